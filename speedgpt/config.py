@@ -83,6 +83,7 @@ class DataConfig:
     val_tokens: int = 10_485_760         # the first val_tokens tokens of the val split, every run
     val_batch_tokens: int = 4 * 64 * 1024 * 8  # tokens per validation forward, summed over ranks and micro-steps
     prefetch: bool = True                # background thread + pinned memory
+    epochs: int = 1                      # passes over the train shards; >1 only for small corpora (logged)
     bos_id: int = 50256                  # <|endoftext|> starts every document
 
 # %% ../nbs/00_config.ipynb #00config-008
@@ -242,6 +243,7 @@ def validate(cfg: Config):
     _check(d.corpus in ("embedded", "fineweb") or Path(d.corpus).suffix == "" , "data.corpus", d.corpus,
            "'embedded', 'fineweb' or a directory of .bin shards")
     _check(d.max_doc_len > 0 and d.max_doc_len % 16 == 0, "data.max_doc_len", d.max_doc_len, "a positive multiple of 16")
+    _check(d.epochs >= 1, "data.epochs", d.epochs, "1 or more passes over the train shards")
     _check(d.val_tokens > 0, "data.val_tokens", d.val_tokens, "a positive number of tokens")
     _check(d.val_batch_tokens > 0 and d.val_tokens % d.val_batch_tokens == 0, "data.val_batch_tokens", d.val_batch_tokens,
            f"a positive divisor of data.val_tokens ({d.val_tokens})")
