@@ -277,13 +277,13 @@ def _tiny() -> Config:
                           long_window_layers=(3,), paired_head_layers=(1,), value_embed_layers=(0, 3),
                           value_embed_tables=(0, 1), unet_skips=((1, 2),), backout_layer=2, bigram_vocab_mult=1,
                           fp8_head=False),
-        data=DataConfig(corpus="embedded", max_doc_len=256, val_tokens=65_536, val_batch_tokens=16_384),
+        data=DataConfig(corpus="embedded", max_doc_len=1024, val_tokens=32_768, val_batch_tokens=8_192),
         optim=OptimConfig(grad_accum_ref_world=1),
-        schedule=ScheduleConfig(num_scheduled_steps=300, num_extension_steps=10,
-                                batch_tokens=(4096, 8192, 12288), extension_batch_tokens=12288,
+        schedule=ScheduleConfig(num_scheduled_steps=60, num_extension_steps=4,
+                                batch_tokens=(2048, 2048, 4096), extension_batch_tokens=4096,
                                 window_blocks=(2, 4, 6), final_window_blocks=7, val_window_blocks=8,
-                                muon_warmup_steps=60, muon_cooldown_steps=10),
-        run=RunConfig(preset="tiny", val_every=50, compile=False, warmup=False, target_val_loss=6.0,
+                                muon_warmup_steps=15, muon_cooldown_steps=4),
+        run=RunConfig(preset="tiny", val_every=20, compile=False, warmup=False, target_val_loss=6.5,
                       device="cpu"),
     )
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Wait (at most $1 seconds, default 500) for the background speedrun to finish; copy its logs into $OUT.
+limit=${1:-500}; t=0
+while [ $t -lt $limit ]; do
+  if ! pgrep -f "speedgpt.train" >/dev/null; then echo "finished"; break; fi
+  sleep 10; t=$((t+10))
+done
+tail -5 /tmp/speedgpt-run/stdout.log
+cp /tmp/speedgpt-run/stdout.log $OUT/ 2>/dev/null
+for f in metrics.jsonl report.json loss.png log.txt; do cp /tmp/speedgpt-run/gpu-speedrun/$f $OUT/ 2>/dev/null; done
+nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv
