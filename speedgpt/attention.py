@@ -198,8 +198,7 @@ def _attention_flex(q, k, v, cu_seqlens, max_seqlen, window_tokens, scale, block
     return out[0].transpose(0, 1)
 
 # %% ../nbs/02_attention.ipynb #02attention-035
-@functools.cache
-def _varlen_kernel():
+def _probe_varlen():
     "(varlen_attn, name of its scale argument) or a string saying why it cannot be used."
     try: from torch.nn.attention.varlen import varlen_attn
     except ImportError: return f"torch {torch.__version__} has no torch.nn.attention.varlen (needs torch >= 2.11)"
@@ -210,12 +209,16 @@ def _varlen_kernel():
     if scale_name is None: return f"torch {torch.__version__}'s varlen_attn takes no softmax scale"
     return varlen_attn, scale_name
 
-@functools.cache
-def _fa3_kernel():
+def _probe_fa3():
     "flash_attn_varlen_func of FlashAttention-3, or a string saying why not."
     try: from flash_attn_interface import flash_attn_varlen_func
     except ImportError as e: return f"flash_attn_interface is not importable ({e}); install FlashAttention-3 (hopper/ build)"
     return flash_attn_varlen_func
+
+# Probed once, at import: compiled graphs then only read these globals (dynamo cannot trace an import).
+_VARLEN, _FA3 = _probe_varlen(), _probe_fa3()
+def _varlen_kernel(): return _VARLEN
+def _fa3_kernel(): return _FA3
 
 def _flash_window(window_tokens): return (-1 if window_tokens is None else window_tokens, 0)
 

@@ -397,6 +397,7 @@ class Trainer:
                    device=torch.cuda.get_device_name() if env.device.type == "cuda" else "cpu",
                    run_dir=str(self.log.dir), checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None)
         if env.is_main:
+            if cfg.run.sample_tokens: rep["sample"] = generate(self.raw_model, cfg, "ROMEO:", cfg.run.sample_tokens)
             (self.log.dir / "report.json").write_text(json.dumps(rep, indent=2))
             plot_run(self.log.dir, cfg, self.log.dir / "loss.png")
             self.log.print("=" * 72)
@@ -405,6 +406,7 @@ class Trainer:
             self.log.print(f"training time {self.train_time_s:,.1f} s (validation excluded, as the record counts) | "
                            f"compile + warm-up {self.compile_s:,.0f} s, {self.num_graphs} graphs"
                            + (f" | peak memory {peak:.1f} GiB" if peak is not None else ""))
+            if "sample" in rep: self.log.print("sample:", repr(rep["sample"]))
             self.log.print(f"run dir {self.log.dir}")
         return rep
 
@@ -448,12 +450,7 @@ def train(cfg: Config) -> dict:
         torch.backends.cudnn.allow_tf32 = True
     trainer = Trainer(cfg, env)
     try:
-        report = trainer.run()
-        if cfg.run.sample_tokens and env.is_main:
-            text = generate(trainer.raw_model, cfg, "ROMEO:", cfg.run.sample_tokens)
-            trainer.log.print("sample:", repr(text))
-            report["sample"] = text
-        return report
+        return trainer.run()
     finally:
         trainer.log.close()
         if dist.is_initialized(): dist.destroy_process_group()
@@ -466,16 +463,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(1)
 
-# %% ../nbs/08_train.ipynb #08train-026
-def _in_notebook() -> bool:
-    "True inside Jupyter/IPython (where `__name__` is also '__main__')."
-    try: get_ipython; return True  # noqa: F821 (IPython injects it)
-    except NameError: return False
-
-if __name__ == "__main__" and not _in_notebook():
-    main()
-
-# %% ../nbs/08_train.ipynb #08train-028
+# %% ../nbs/08_train.ipynb #08train-027
 @torch.no_grad()
 def generate(model, cfg: Config, prompt: str, max_new_tokens: int = 64, temperature: float = 0.8,
              top_k: int = 50, seed: int = 0) -> str:
@@ -502,3 +490,12 @@ def generate(model, cfg: Config, prompt: str, max_new_tokens: int = 64, temperat
         ids.append(nxt)
     model.train(was_training)
     return enc.decode(ids[1:])
+
+# %% ../nbs/08_train.ipynb #08train-028
+def _in_notebook() -> bool:
+    "True inside Jupyter/IPython (where `__name__` is also '__main__')."
+    try: get_ipython; return True  # noqa: F821 (IPython injects it)
+    except NameError: return False
+
+if __name__ == "__main__" and not _in_notebook():
+    main()
