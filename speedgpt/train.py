@@ -276,6 +276,12 @@ class Trainer:
     # -- compile and warm-up ---------------------------------------------------------
     def compile(self):
         if not self.cfg.run.compile: return
+        import torch._dynamo
+        # window sizes are Python ints, so each (batch, window) phase and each validation shape is its own
+        # graph: more than dynamo's default limit of 8
+        cfg = torch._dynamo.config
+        cfg.recompile_limit = max(cfg.recompile_limit, 64)
+        cfg.accumulated_recompile_limit = max(cfg.accumulated_recompile_limit, 512)
         self.model = torch.compile(self.raw_model, dynamic=False, fullgraph=True)
 
     def warmup(self):
@@ -287,10 +293,11 @@ class Trainer:
         initial = dict(model=copy.deepcopy(self.raw_model.state_dict()), opt=copy.deepcopy(self.opt.state_dict()))
         steps = warmup_steps(self.cfg)
         self.log.print(f"compiling: warm-up over steps {steps} (untimed)")
-        for step in steps:
+        for i, step in enumerate(steps):
             self.train_step(step)
             s = schedule_at(step, self.cfg)
             evaluate_shapes(self, s)
+            self.log.print(f"compiling: step {step} done ({i + 1}/{len(steps)}, {time.perf_counter() - t0:.0f} s)")
         self.raw_model.load_state_dict(initial["model"]); self.opt.load_state_dict(initial["opt"])
         self.opt.zero_grad()
         self.raw_model.reset_rotary()
