@@ -58,7 +58,7 @@ class ModelConfig:
     fp8_w_scale: float = 1.6 / 448
     fp8_grad_scale: float = 0.75 / 448
     mtp: bool = True                     # multi-token prediction loss (weights come from the schedule)
-    fused_kernels: bool = True           # Triton kernels (MLP, cross-entropy) when CUDA is available
+    fused_kernels: bool = True           # Triton MLP + cross-entropy on CUDA; the chunked cross-entropy on CPU
     attention_backend: str = "auto"      # auto | varlen | fa3 | flex | sdpa
     block_size: int = 128                # sliding windows are counted in blocks of this many tokens
 

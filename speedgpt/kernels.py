@@ -15,11 +15,12 @@ from .model import (ModelOps, reference_ops, relu2_mlp_reference, head_reference
                             softcapped_mtp_loss_reference)
 
 # %% auto #0
-__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'FP8_MAX', 'uses_triton', 'num_sms',
-           'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward', 'fused_relu2_mlp', 'softcapped_mtp_ce',
-           'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference',
-           'ba_plus_caa_reference', 'xxt', 'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference',
-           'fp8_mm', 'fp8_mm_backward', 'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
+__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS', 'FP8_MAX', 'uses_triton',
+           'num_sms', 'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward', 'fused_relu2_mlp',
+           'softcapped_mtp_ce', 'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss',
+           'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference', 'ba_plus_caa_reference', 'xxt',
+           'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference', 'fp8_mm', 'fp8_mm_backward',
+           'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
 
 # %% ../nbs/05_kernels.ipynb #05kernels-005
 try:
@@ -312,6 +313,63 @@ def fused_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tens
     weights = mtp_weights.to(device=logits.device, dtype=torch.float32).contiguous()
     return _FusedSoftcappedMTPLoss.apply(logits, targets.contiguous(), weights, float(a), float(b), float(c))
 
+# %% ../nbs/05_kernels.ipynb #05kernels-026b
+CPU_CE_ROWS = 64  # rows per block: 64 x 50,304 float32 = 13 MB, below glibc's 32 MB mmap threshold, so no page-fault churn
+
+def _offset_targets(targets: Tensor, weights: Tensor, lo: int, hi: int) -> tuple[Tensor, Tensor]:
+    "For rows lo..hi-1: the column each offset j predicts, (m, k), and its weight w_j, 0 where i + j runs past the end."
+    n, k = targets.shape[0], weights.shape[0]
+    rows = torch.arange(lo, hi, device=targets.device)[:, None] + torch.arange(k, device=targets.device)
+    valid = rows < n
+    cols = targets[rows.clamp(max=n - 1)].long()
+    return cols, torch.where(valid, weights.float()[None, :], 0.0)
+
+def _capped_block(logits: Tensor, a, b, c) -> tuple[Tensor, Tensor | None]:
+    "Softcapped logits of a block in float32, and the sigmoid (for the backward), or the logits when a is None."
+    if a is None: return logits.float(), None
+    s = torch.sigmoid((logits.float() + b) / c)
+    return a * s, s
+
+class _ChunkedSoftcappedMTPLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, targets, mtp_weights, a, b, c):
+        n = logits.shape[0]
+        losses = torch.empty(n, dtype=torch.float32, device=logits.device)
+        lse = torch.empty_like(losses)
+        for lo in range(0, n, CPU_CE_ROWS):
+            hi = min(lo + CPU_CE_ROWS, n)
+            z, _ = _capped_block(logits[lo:hi], a, b, c)
+            cols, w = _offset_targets(targets, mtp_weights, lo, hi)
+            lse[lo:hi] = torch.logsumexp(z, dim=-1)
+            losses[lo:hi] = w.sum(1) * lse[lo:hi] - (w * z.gather(1, cols)).sum(1)
+        ctx.save_for_backward(logits, lse, targets, mtp_weights)
+        ctx.softcap = (a, b, c)
+        return losses
+
+    @staticmethod
+    def backward(ctx, grad_losses):
+        logits, lse, targets, mtp_weights = ctx.saved_tensors
+        a, b, c = ctx.softcap
+        grad = torch.empty_like(logits)
+        for lo in range(0, logits.shape[0], CPU_CE_ROWS):
+            hi = min(lo + CPU_CE_ROWS, logits.shape[0])
+            z, s = _capped_block(logits[lo:hi], a, b, c)
+            cols, w = _offset_targets(targets, mtp_weights, lo, hi)
+            g = grad_losses[lo:hi, None].float()
+            # d loss_i / d z_iv = W_i softmax(z_i)_v - sum_j w_j [v = t_{i+j}]
+            grad_z = z.sub_(lse[lo:hi, None]).exp_().mul_(g * w.sum(1, keepdim=True))
+            grad_z.scatter_add_(1, cols, -g * w)
+            if s is not None: grad_z.mul_(s * (1 - s) * (a / c))     # d softcap / d logit = a s (1 - s) / c
+            grad[lo:hi] = grad_z
+        return grad, None, None, None, None, None
+
+def chunked_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tensor,
+                                a: float | None = 23.0, b: float | None = 5.0, c: float | None = 7.5) -> Tensor:
+    "The fused loss's algorithm in plain torch, 64 rows at a time: the CPU's fast path (same result as the reference)."
+    _check(logits.ndim == 2 and targets.shape == (logits.shape[0],),
+           f"chunked_softcapped_mtp_loss: logits must be (N, V) and targets (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    return _ChunkedSoftcappedMTPLoss.apply(logits, targets, mtp_weights, a, b, c)
+
 # %% ../nbs/05_kernels.ipynb #05kernels-030
 def lower_tile(p: Tensor) -> tuple[Tensor, Tensor]:
     "Tile (i, j), j <= i, of program p in a row-major numbering of the lower triangle (the kernel's arithmetic)."
@@ -507,12 +565,14 @@ def fp8_linear(x: Tensor, w: Tensor, x_s: float = 100 / 448, w_s: float = 1.6 / 
     return y.view(*x.shape[:-1], w.shape[1])
 
 # %% ../nbs/05_kernels.ipynb #05kernels-049
-def fast_ops(cfg: ModelConfig) -> ModelOps:
-    "The model's ops for this machine: fused Triton / FP8 where CUDA and cfg allow, 04_model's references otherwise."
+def fast_ops(cfg: ModelConfig, device: torch.device | str | None = None) -> ModelOps:
+    "The model's ops for `device` (default: CUDA if present): fused Triton / FP8 where CUDA and cfg allow, else CPU paths."
     ops = reference_ops()
-    cuda = torch.cuda.is_available()
+    cuda = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
     if cuda and HAS_TRITON and cfg.fused_kernels:
         ops = replace(ops, mlp=fused_relu2_mlp, loss=fused_softcapped_mtp_loss)
+    elif cfg.fused_kernels:
+        ops = replace(ops, loss=chunked_softcapped_mtp_loss)
     if cuda and cfg.fp8_head and fp8_supported():
         ops = replace(ops, head=functools.partial(fp8_linear, x_s=cfg.fp8_x_scale, w_s=cfg.fp8_w_scale,
                                                   grad_s=cfg.fp8_grad_scale))

@@ -324,8 +324,10 @@ class GPT(nn.Module):
         self._check_inputs(inputs, targets, bigram_ids)
         cfg = self.cfg
         x = rms_norm(self.hidden_states(inputs, cu_seqlens, bigram_ids, fwd))
-        if not self.training:
-            return F.cross_entropy(self._capped_logits(x), targets.long(), reduction="mean")
+        if not self.training:  # mean next-token cross-entropy: the loss op with the single offset 0 (no N x V temporaries)
+            z = head_reference(x, self.lm_head)
+            if not cfg.softcap: return F.cross_entropy(z.float(), targets.long())
+            return self.ops.loss(z, targets, torch.ones(1, device=z.device), cfg.softcap_a, cfg.softcap_b, cfg.softcap_c).mean()
         logits = self.ops.head(x, self.lm_head)
         weights = fwd.mtp_weights if cfg.mtp else fwd.mtp_weights[:1]
         if cfg.softcap: losses = self.ops.loss(logits, targets, weights, cfg.softcap_a, cfg.softcap_b, cfg.softcap_c)

@@ -101,8 +101,7 @@ def check_data_lasts(cfg: Config, env: DistEnv, files, num_steps: int):
 
 def build_model(cfg: Config, env: DistEnv) -> GPT:
     seed_everything(cfg.run.seed)
-    on_cuda = env.device.type == "cuda"
-    ops = fast_ops(cfg.model) if on_cuda else reference_ops()
+    ops = fast_ops(cfg.model, env.device)
     model = GPT(cfg.model, max_seq_len=max_positions(cfg, env), ops=ops).to(env.device)
     model.to_training_dtype()
     if env.distributed:
@@ -119,8 +118,10 @@ class RunLog:
         if self.enabled:
             self.dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.dir / "config.json")
-            self._log = open(self.dir / "log.txt", "a")
-            self._metrics = open(self.dir / "metrics.jsonl", "a")
+            # a fresh run replaces an old run of the same id; a resumed run continues its files
+            mode = "a" if cfg.run.resume else "w"
+            self._log = open(self.dir / "log.txt", mode)
+            self._metrics = open(self.dir / "metrics.jsonl", mode)
 
     def print(self, *parts, console=True):
         if not self.enabled: return
