@@ -59,6 +59,7 @@ class ModelConfig:
     fp8_grad_scale: float = 0.75 / 448
     mtp: bool = True                     # multi-token prediction loss (weights come from the schedule)
     fused_kernels: bool = True           # Triton MLP + cross-entropy on CUDA; the chunked cross-entropy on CPU
+    fused_mlp: bool = True               # with fused_kernels on CUDA: the fused ReLU² MLP kernel (false: torch's MLP)
     attention_backend: str = "auto"      # auto | varlen | fa3 | flex | sdpa
     block_size: int = 128                # sliding windows are counted in blocks of this many tokens
 

@@ -570,7 +570,8 @@ def fast_ops(cfg: ModelConfig, device: torch.device | str | None = None) -> Mode
     ops = reference_ops()
     cuda = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
     if cuda and HAS_TRITON and cfg.fused_kernels:
-        ops = replace(ops, mlp=fused_relu2_mlp, loss=fused_softcapped_mtp_loss)
+        ops = replace(ops, loss=fused_softcapped_mtp_loss)
+        if cfg.fused_mlp: ops = replace(ops, mlp=fused_relu2_mlp)
     elif cfg.fused_kernels:
         ops = replace(ops, loss=chunked_softcapped_mtp_loss)
     if cuda and cfg.fp8_head and fp8_supported():
