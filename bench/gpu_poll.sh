@@ -7,5 +7,5 @@ while [ $t -lt $limit ]; do
 done
 tail -5 /tmp/speedgpt-run/stdout.log
 cp /tmp/speedgpt-run/stdout.log $OUT/ 2>/dev/null
-for f in metrics.jsonl report.json loss.png log.txt; do cp /tmp/speedgpt-run/gpu-speedrun/$f $OUT/ 2>/dev/null; done
+for d in /tmp/speedgpt-run/*/; do n=$(basename $d); for f in metrics.jsonl report.json loss.png log.txt; do cp $d/$f $OUT/$n-$f 2>/dev/null; done; done
 nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv
