@@ -26,9 +26,8 @@ __all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'CE_TILE', 'MAX_FUSED_O
 try:
     import triton
     import triton.language as tl
-    from triton.tools.tensor_descriptor import TensorDescriptor
 except ImportError:  # CPU-only installs
-    triton = tl = TensorDescriptor = None
+    triton = tl = None
 
 HAS_TRITON = triton is not None
 TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
@@ -87,10 +86,14 @@ def _relu2_epilogue(acc, out_desc, post_desc, off_m, off_n, BACKWARD: tl.constex
     out_desc.store([off_m, off_n], val.to(out_desc.dtype))
 
 @_jit
-def _linear_relu2_kernel(a_desc, b_desc, out_desc, post_desc, M, N, K,
+def _linear_relu2_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                          GROUP_M: tl.constexpr, NUM_SMS: tl.constexpr, BACKWARD: tl.constexpr):
-    "out = epilogue(A @ B.T); A (M, K), B (N, K). Forward: relu(.)^2. Backward: (.) * 2 sqrt(post)."
+    "out = epilogue(A @ B.T); A (M, K), B (N, K), out and post (M, N), all row-major. Forward: relu(.)^2. Backward: (.) * 2 sqrt(post)."
+    a_desc = tl.make_tensor_descriptor(a_ptr, shape=[M, K], strides=[K, 1], block_shape=[BLOCK_M, BLOCK_K])
+    b_desc = tl.make_tensor_descriptor(b_ptr, shape=[N, K], strides=[K, 1], block_shape=[BLOCK_N, BLOCK_K])
+    out_desc = tl.make_tensor_descriptor(out_ptr, shape=[M, N], strides=[N, 1], block_shape=[BLOCK_M, BLOCK_N // 2])
+    post_desc = tl.make_tensor_descriptor(post_ptr, shape=[M, N], strides=[N, 1], block_shape=[BLOCK_M, BLOCK_N // 2])
     tiles_m = tl.cdiv(M, BLOCK_M)
     tiles_n = tl.cdiv(N, BLOCK_N)
     k_steps = tl.cdiv(K, BLOCK_K)
@@ -117,39 +120,35 @@ def _linear_relu2_kernel(a_desc, b_desc, out_desc, post_desc, M, N, K,
 # %% ../nbs/05_kernels.ipynb #05kernels-011
 MLP_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3)
 
+def _descriptor_scratch(size: int, alignment: int, stream) -> Tensor:
+    "Global memory a kernel asks for when it builds TMA descriptors on the device (128 bytes each)."
+    return torch.empty(size, device="cuda", dtype=torch.int8)
+
 def _launch_linear_relu2(a: Tensor, b: Tensor, post: Tensor | None, tile: dict | None = None) -> Tensor:
     tile = tile or MLP_TILE
     BM, BN, BK = tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"]
     M, K = a.shape
     N = b.shape[0]
     out = _new_output((M, N), a)
-    a_desc = TensorDescriptor.from_tensor(a, [BM, BK])
-    b_desc = TensorDescriptor.from_tensor(b, [BN, BK])
-    out_desc = TensorDescriptor.from_tensor(out, [BM, BN // 2])
-    post_desc = TensorDescriptor.from_tensor(post if post is not None else out, [BM, BN // 2])
     sms = num_sms(a.device.index or 0) if a.is_cuda else 4
     grid = (min(sms, triton.cdiv(M, BM) * triton.cdiv(N, BN)),)
-    _linear_relu2_kernel[grid](
-        a_desc, b_desc, out_desc, post_desc, M, N, K, BLOCK_M=BM, BLOCK_N=BN, BLOCK_K=BK,
+    # Triton's allocator is per thread (a ContextVar), and autograd runs backward on a thread of its own
+    triton.set_allocator(_descriptor_scratch)
+    _launchable(_linear_relu2_kernel)[grid](
+        a, b, out, post if post is not None else out, M, N, K, BLOCK_M=BM, BLOCK_N=BN, BLOCK_K=BK,
         GROUP_M=tile["GROUP_M"], NUM_SMS=sms, BACKWARD=post is not None, num_warps=tile["num_warps"],
         num_stages=tile["bwd_stages"] if post is not None else tile["fwd_stages"])
     return out
 
-@torch.library.custom_op("speedgpt::linear_relu2", mutates_args=())
+@_triton_op("speedgpt::linear_relu2")
 def linear_relu2(x: Tensor, w: Tensor) -> Tensor:
-    "relu(x @ w.T)**2 for x (M, K), w (N, K), bf16, K and N multiples of 8."
+    "relu(x @ w.T)**2 for x (M, K), w (N, K), bf16, contiguous, K and N multiples of 8."
     return _launch_linear_relu2(x, w, None)
 
-@torch.library.custom_op("speedgpt::linear_relu2_backward", mutates_args=())
+@_triton_op("speedgpt::linear_relu2_backward")
 def linear_relu2_backward(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
     "(g @ w.T) * 2 sqrt(post): the gradient w.r.t. the pre-activation, given post = relu(pre)**2."
     return _launch_linear_relu2(g, w, post)
-
-@linear_relu2.register_fake
-def _(x, w): return x.new_empty((x.shape[0], w.shape[0]))
-
-@linear_relu2_backward.register_fake
-def _(g, w, post): return torch.empty_like(post)
 
 # %% ../nbs/05_kernels.ipynb #05kernels-013
 class _FusedReLU2MLP(torch.autograd.Function):
@@ -173,14 +172,20 @@ def _mlp_kernel_fits(x: Tensor, c_fc: Tensor) -> bool:
     return (uses_triton(x, c_fc) and x.dtype == torch.bfloat16
             and x.shape[-1] % 8 == 0 and c_fc.shape[0] % 8 == 0 and x.numel() > 0)
 
+def _tma_ready(t: Tensor) -> Tensor:
+    "Contiguous and starting on a 16-byte boundary, as TMA requires (a view into a tensor's middle may not)."
+    t = t.contiguous()
+    if torch.compiler.is_compiling(): return t      # inductor aligns its buffers and copies misaligned inputs itself
+    return t if t.storage_offset() * t.element_size() % 16 == 0 else t.clone()
+
 def fused_relu2_mlp(x: Tensor, c_fc: Tensor, c_proj: Tensor) -> Tensor:
     "relu(x @ c_fc.T)**2 @ c_proj; x (..., D), c_fc and c_proj (F, D). Triton on CUDA bf16, reference otherwise."
     _check(c_fc.ndim == 2 and c_fc.shape == c_proj.shape and x.shape[-1] == c_fc.shape[1],
            f"fused_relu2_mlp: expected x (..., D) and c_fc, c_proj both (F, D); got x {tuple(x.shape)}, "
            f"c_fc {tuple(c_fc.shape)}, c_proj {tuple(c_proj.shape)}")
     if not _mlp_kernel_fits(x, c_fc): return relu2_mlp_reference(x, c_fc, c_proj)
-    x2 = x.reshape(-1, x.shape[-1]).contiguous()
-    y = _FusedReLU2MLP.apply(x2, c_fc.to(x.dtype).contiguous(), c_proj.to(x.dtype).contiguous())
+    x2, c_fc, c_proj = (_tma_ready(t) for t in (x.reshape(-1, x.shape[-1]), c_fc.to(x.dtype), c_proj.to(x.dtype)))
+    y = _FusedReLU2MLP.apply(x2, c_fc, c_proj)
     return y.view(*x.shape[:-1], c_proj.shape[1])
 
 # %% ../nbs/05_kernels.ipynb #05kernels-020
@@ -586,6 +591,14 @@ def _median_ms(fn, graph: bool = False) -> float:
     if graph: return do_bench_cudagraph(fn, rep=300, return_mode="median")
     return do_bench(fn, warmup=50, rep=400, return_mode="median")
 
+def _gpu_ms(fn, steps: int = 20) -> float:
+    "GPU time per call: the sum of the kernels' durations from the profiler, without the host's launch gaps."
+    fn(); fn(); torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA], acc_events=True) as prof:
+        for _ in range(steps): fn()
+        torch.cuda.synchronize()
+    return sum(e.self_device_time_total for e in prof.key_averages()) / steps / 1e3
+
 def _fwd_bwd(fn, leaves, *args):
     "One training step through fn: forward, then backward with a fixed random output gradient (or .sum() for losses)."
     grad = []
@@ -606,23 +619,27 @@ def benchmark_kernels(print_table: bool = True) -> list[dict]:
         rate = per_second / (1e12 if "FLOP" in unit else 1e9)
         rows.append(dict(kernel=kernel, shape=shape, reference=reference, ref_ms=t_ref, ours_ms=t_ours,
                          speedup=t_ref / t_ours, throughput=f"{rate:,.0f} {unit}"))
-    # --- ReLU² MLP: x (16384, 768), F = 3072
+    # --- ReLU² MLP: x (16384, 768), F = 3072. The two kernels alone, then the whole block forward + backward
     N, D, Fd = 16384, 768, 3072
-    leaves = [torch.randn(N, D, device=dev, dtype=bf16).requires_grad_(),
-              (torch.randn(Fd, D, device=dev) / D**0.5).to(bf16).requires_grad_(),
-              (torch.randn(Fd, D, device=dev) / Fd**0.5).to(bf16).requires_grad_()]
-    flops = 6 * 2 * N * D * Fd
+    x, g = torch.randn(N, D, device=dev, dtype=bf16), torch.randn(N, D, device=dev, dtype=bf16)
+    w, post = (torch.randn(Fd, D, device=dev) / D**0.5).to(bf16), torch.rand(N, Fd, device=dev).to(bf16)
+    mm = 2 * N * D * Fd
+    relu2_c = torch.compile(lambda x, w: torch.relu(x @ w.T).square())
+    relu2_grad_c = torch.compile(lambda g, w, post: (g @ w.T) * 2 * torch.sqrt(post))
+    add("linear + ReLU² kernel (fwd)", "16384×768 @ 768×3072", "cuBLAS + inductor", _median_ms(lambda: relu2_c(x, w)),
+        _median_ms(lambda: torch.ops.speedgpt.linear_relu2(x, w)), mm, "TFLOP/s")
+    add("linear + ReLU² grad kernel (bwd)", "16384×768 @ 768×3072", "cuBLAS + inductor", _median_ms(lambda: relu2_grad_c(g, w, post)),
+        _median_ms(lambda: torch.ops.speedgpt.linear_relu2_backward(g, w, post)), mm, "TFLOP/s")
+    leaves = [x.requires_grad_(), w.requires_grad_(), (torch.randn(Fd, D, device=dev) / Fd**0.5).to(bf16).requires_grad_()]
+    flops, shape = 6 * mm, "16384×768, F=3072"
     ref_c, ours_c = torch.compile(relu2_mlp_reference), torch.compile(fused_relu2_mlp)
-    t_ours = _median_ms(_fwd_bwd(fused_relu2_mlp, leaves))
-    add("ReLU² MLP fwd+bwd", "16384×768, F=3072", "eager torch", _median_ms(_fwd_bwd(relu2_mlp_reference, leaves)), t_ours, flops, "TFLOP/s")
-    add("ReLU² MLP fwd+bwd", "16384×768, F=3072", "torch.compile", _median_ms(_fwd_bwd(ref_c, leaves)), t_ours, flops, "TFLOP/s")
-    add("ReLU² MLP fwd+bwd, both compiled", "16384×768, F=3072", "torch.compile", _median_ms(_fwd_bwd(ref_c, leaves)),
+    add("ReLU² MLP fwd+bwd", shape, "eager torch", _median_ms(_fwd_bwd(relu2_mlp_reference, leaves)),
+        _median_ms(_fwd_bwd(fused_relu2_mlp, leaves)), flops, "TFLOP/s")
+    add("ReLU² MLP fwd+bwd, both compiled", shape, "torch.compile", _median_ms(_fwd_bwd(ref_c, leaves)),
         _median_ms(_fwd_bwd(ours_c, leaves)), flops, "TFLOP/s")
-    with torch.no_grad():
-        x, c_fc, c_proj = [t.detach() for t in leaves]
-        add("ReLU² MLP fwd", "16384×768, F=3072", "torch.compile", _median_ms(lambda: ref_c(x, c_fc, c_proj)),
-            _median_ms(lambda: fused_relu2_mlp(x, c_fc, c_proj)), flops / 3, "TFLOP/s")
-    del leaves, x, c_fc, c_proj
+    add("ReLU² MLP fwd+bwd, both compiled, GPU time", shape, "torch.compile", _gpu_ms(_fwd_bwd(ref_c, leaves)),
+        _gpu_ms(_fwd_bwd(ours_c, leaves)), flops, "TFLOP/s")
+    del x, g, w, post, leaves
     # --- softcapped MTP cross-entropy: logits (16384, 50304) bf16, 3 offsets
     N, V = 16384, 50304
     logits = (torch.randn(N, V, device=dev) * 8).to(bf16).requires_grad_()
