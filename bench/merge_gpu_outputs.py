@@ -1,6 +1,8 @@
 """Copy the outputs of `#| gpu` cells from a notebook executed on the GPU into the committed one, by cell id.
 
-    python bench/merge_gpu_outputs.py EXECUTED.ipynb nbs/05_kernels.ipynb"""
+    python bench/merge_gpu_outputs.py EXECUTED.ipynb nbs/05_kernels.ipynb
+
+Then `python bench/execute_nb.py nbs/05_kernels.ipynb --skip-gpu` runs the CPU cells around them."""
 import sys, nbformat
 
 done, target = (nbformat.read(p, as_version=4) for p in sys.argv[1:3])
