@@ -19,6 +19,7 @@ from torch import Tensor
 from triton.tools.tensor_descriptor import TensorDescriptor
 from triton.testing import do_bench
 import speedgpt.kernels as K
+from speedgpt.kernels import _relu2_epilogue   # the package's epilogue takes descriptors, as this kernel does
 from speedgpt.model import relu2_mlp_reference
 
 dev, bf16 = ("cuda" if torch.cuda.is_available() else "cpu"), torch.bfloat16   # cpu: TRITON_INTERPRET=1 checks
@@ -36,17 +37,6 @@ def _tile_coords(tile, tiles_m, tiles_n, GROUP_M: tl.constexpr):
 
 # The first shipped version (before 2026-11-24 evening): descriptors made on the host, passed in.
 @triton.jit
-def _host_tma_epilogue(acc, out_desc, post_desc, off_m, off_n, BACKWARD: tl.constexpr):
-    "Finish one (BLOCK_M, BLOCK_N/2) half-tile of the accumulator and store it."
-    if BACKWARD:
-        post = post_desc.load([off_m, off_n]).to(tl.float32)
-        val = acc * 2.0 * tl.sqrt(post)          # dL/dpre = dL/dpost * 2 relu(pre), relu(pre) = sqrt(post)
-    else:
-        r = tl.maximum(acc, 0.0)
-        val = r * r
-    out_desc.store([off_m, off_n], val.to(out_desc.dtype))
-
-@triton.jit
 def _host_tma_kernel(a_desc, b_desc, out_desc, post_desc, M, N, K,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                          GROUP_M: tl.constexpr, NUM_SMS: tl.constexpr, BACKWARD: tl.constexpr):
@@ -54,14 +44,8 @@ def _host_tma_kernel(a_desc, b_desc, out_desc, post_desc, M, N, K,
     tiles_m = tl.cdiv(M, BLOCK_M)
     tiles_n = tl.cdiv(N, BLOCK_N)
     k_steps = tl.cdiv(K, BLOCK_K)
-    tiles_per_group = GROUP_M * tiles_n
     for tile in tl.range(tl.program_id(0), tiles_m * tiles_n, NUM_SMS, flatten=True):
-        # grouped order: GROUP_M row-blocks sweep the columns together, so B's tiles stay in L2
-        group = tile // tiles_per_group
-        first_m = group * GROUP_M
-        rows_in_group = tl.minimum(tiles_m - first_m, GROUP_M)
-        pid_m = first_m + (tile % tiles_per_group) % rows_in_group
-        pid_n = (tile % tiles_per_group) // rows_in_group
+        pid_m, pid_n = _tile_coords(tile, tiles_m, tiles_n, GROUP_M)
         off_m = pid_m * BLOCK_M
         off_n = pid_n * BLOCK_N
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
@@ -71,8 +55,8 @@ def _host_tma_kernel(a_desc, b_desc, out_desc, post_desc, M, N, K,
             acc = tl.dot(a, b.T, acc)
         # the epilogue runs on two column halves: half the staging buffer for the store
         left, right = tl.split(tl.permute(tl.reshape(acc, (BLOCK_M, 2, BLOCK_N // 2)), (0, 2, 1)))
-        _host_tma_epilogue(left, out_desc, post_desc, off_m, off_n, BACKWARD)
-        _host_tma_epilogue(right, out_desc, post_desc, off_m, off_n + BLOCK_N // 2, BACKWARD)
+        _relu2_epilogue(left, out_desc, post_desc, off_m, off_n, BACKWARD)
+        _relu2_epilogue(right, out_desc, post_desc, off_m, off_n + BLOCK_N // 2, BACKWARD)
 
 
 @triton.jit
@@ -271,14 +255,20 @@ def cpu_us(step, n=20):
 def ms(step): step(); step(); torch.cuda.synchronize(); return do_bench(step, warmup=50, rep=400, return_mode="median")
 
 
+def tile(bm, bn, bk, warps, fwd_stages, bwd_stages, group=8, **options):
+    "A tile: block sizes, warps, pipeline stages per direction; options: persistent=False, prefetch=True."
+    return dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=group, num_warps=warps,
+                fwd_stages=fwd_stages, bwd_stages=bwd_stages, **options)
+
+
 TILES = {
-    "128x256x64 w8 s4/3": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3),
-    "128x256x64 w8 s3/3": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=3, bwd_stages=3),
-    "128x128x64 w8 s4/4": dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=4),
-    "128x128x64 w4 s4/4": dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=4, fwd_stages=4, bwd_stages=4),
-    "256x128x64 w8 s3/3": dict(BLOCK_M=256, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=3, bwd_stages=3),
-    "128x256x64 w8 s4/3 np": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3, persistent=False),
-    "128x128x64 w8 s4/4 np": dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=4, persistent=False),
+    "128x256x64 w8 s4/3": tile(128, 256, 64, 8, 4, 3),
+    "128x256x64 w8 s3/3": tile(128, 256, 64, 8, 3, 3),
+    "128x128x64 w8 s4/4": tile(128, 128, 64, 8, 4, 4),
+    "128x128x64 w4 s4/4": tile(128, 128, 64, 4, 4, 4),
+    "256x128x64 w8 s3/3": tile(256, 128, 64, 8, 3, 3),
+    "128x256x64 w8 s4/3 np": tile(128, 256, 64, 8, 4, 3, persistent=False),
+    "128x128x64 w8 s4/4 np": tile(128, 128, 64, 8, 4, 4, persistent=False),
 }
 
 
@@ -313,15 +303,15 @@ def sweep(N=16384, D=768, Fd=3072):
 
 
 BWD_TILES = {
-    "128x256x64 w8 s3": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3),
-    "128x256x64 w8 s4": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=4),
-    "128x256x64 w8 s3 prefetch": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3, prefetch=True),
-    "128x256x64 w8 s4 prefetch": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=4, prefetch=True),
-    "128x256x128 w8 s2": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=128, GROUP_M=8, num_warps=8, fwd_stages=2, bwd_stages=2),
-    "128x256x64 w8 s3 g4": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=4, num_warps=8, fwd_stages=4, bwd_stages=3),
-    "128x256x64 w8 s3 g16": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=16, num_warps=8, fwd_stages=4, bwd_stages=3),
-    "128x128x64 w4 s4 prefetch": dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=4, fwd_stages=4, bwd_stages=4, prefetch=True),
-    "128x256x64 w8 s3 np": dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3, persistent=False),
+    "128x256x64 w8 s3": tile(128, 256, 64, 8, 4, 3),
+    "128x256x64 w8 s4": tile(128, 256, 64, 8, 4, 4),
+    "128x256x64 w8 s3 prefetch": tile(128, 256, 64, 8, 4, 3, prefetch=True),
+    "128x256x64 w8 s4 prefetch": tile(128, 256, 64, 8, 4, 4, prefetch=True),
+    "128x256x128 w8 s2": tile(128, 256, 128, 8, 2, 2),
+    "128x256x64 w8 s3 g4": tile(128, 256, 64, 8, 4, 3, group=4),
+    "128x256x64 w8 s3 g16": tile(128, 256, 64, 8, 4, 3, group=16),
+    "128x128x64 w4 s4 prefetch": tile(128, 128, 64, 4, 4, 4, prefetch=True),
+    "128x256x64 w8 s3 np": tile(128, 256, 64, 8, 4, 3, persistent=False),
 }
 
 
