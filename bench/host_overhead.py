@@ -55,6 +55,12 @@ def main():
         def run():
             with torch.no_grad(): fn(x, c_fc, c_proj)
         return run
+    def bwd_only(fn):
+        ys = []
+        def run():
+            if not ys: ys.append(fn(*leaves))
+            ys[0].backward(gy, retain_graph=True)
+        return run
     layers = [
         ("cuBLAS x @ c_fc.T", lambda: x @ c_fc.T, 200),
         ("torch.empty (N, F)", lambda: torch.empty(N, Fd, device=dev, dtype=bf16), 200),
@@ -67,10 +73,21 @@ def main():
         ("reference MLP forward, no grad", fwd_only(relu2_mlp_reference), 100),
         ("fused_relu2_mlp forward + backward", step(K.fused_relu2_mlp), 40),
         ("reference MLP forward + backward", step(relu2_mlp_reference), 40),
+        ("fused_relu2_mlp backward only", bwd_only(K.fused_relu2_mlp), 40),
+        ("reference MLP backward only", bwd_only(relu2_mlp_reference), 40),
     ]
     print("\n## host µs per call (GPU busy, launches only enqueue)\n\n| layer | host µs |\n|---|---|")
     for name, fn, n in layers:
         print(f"| {name} | {min(host_us(fn, n) for _ in range(3)):.1f} |", flush=True)
+    # every thread's ops (the backward runs on autograd's device thread), CPU time per step
+    for name, fn in [("fused", step(K.fused_relu2_mlp)), ("reference", step(relu2_mlp_reference))]:
+        fn(); torch.cuda.synchronize()
+        torch.cuda._sleep(int(3e9))
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(20): fn()
+        torch.cuda.synchronize()
+        print(f"\n## torch.profiler, 20 steps of the {name} MLP forward + backward, CPU time\n\n```\n"
+              f"{prof.key_averages().table(sort_by='cpu_time_total', row_limit=30, max_name_column_width=70)}\n```", flush=True)
     for name, fn in [("torch.ops.speedgpt.linear_relu2", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc)),
                      ("fused_relu2_mlp forward, no grad", fwd_only(K.fused_relu2_mlp))]:
         fn(); torch.cuda.synchronize()

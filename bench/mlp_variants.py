@@ -154,8 +154,9 @@ def _dtma_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
 
 
 def _grid(M, N, t):
+    "Programs to launch and the persistent loop's stride: one per SM (or ctas_per_sm), or one per tile."
     tiles = triton.cdiv(M, t["BLOCK_M"]) * triton.cdiv(N, t["BLOCK_N"])
-    sms = SMS if t.get("persistent", True) else tiles
+    sms = SMS * t.get("ctas_per_sm", 1) if t.get("persistent", True) else tiles
     return min(sms, tiles), sms
 
 
@@ -344,8 +345,22 @@ BWD_TILES = {
     "256x128x64 w8 s3 quarters": tile(256, 128, 64, 8, 3, 3, quarters=True),
 }
 
+# Two programs per SM: while one runs its epilogue (post read, grad store) the other's main loop keeps the
+# tensor cores busy. Only tiles small enough for two to share an SM's registers and shared memory.
+BWD_TILES_2CTA = {
+    "128x256x64 w8 s3 (package tile)": tile(128, 256, 64, 8, 4, 3),
+    "128x128x64 w8 s2 2/SM": tile(128, 128, 64, 8, 2, 2, ctas_per_sm=2),
+    "128x128x64 w8 s3 2/SM": tile(128, 128, 64, 8, 3, 3, ctas_per_sm=2),
+    "128x128x64 w4 s2 2/SM": tile(128, 128, 64, 4, 2, 2, ctas_per_sm=2),
+    "128x128x64 w4 s3 2/SM": tile(128, 128, 64, 4, 3, 3, ctas_per_sm=2),
+    "128x128x64 w8 s2 2/SM g16": tile(128, 128, 64, 8, 2, 2, group=16, ctas_per_sm=2),
+    "64x256x64 w4 s3 2/SM": tile(64, 256, 64, 4, 3, 3, ctas_per_sm=2),
+    "128x128x64 w8 s2 np": tile(128, 128, 64, 8, 2, 2, persistent=False),
+    "128x128x64 w4 s3 np": tile(128, 128, 64, 4, 3, 3, persistent=False),
+}
 
-def bwd_sweep(N=16384, D=768, Fd=3072):
+
+def bwd_sweep(N=16384, D=768, Fd=3072, tiles=None):
     "The backward kernel (K = D) against cuBLAS + a compiled elementwise pass, several tiles."
     g = torch.randn(N, D, device=dev).to(bf16)
     w = (torch.randn(Fd, D, device=dev) / D**0.5).to(bf16)
@@ -356,7 +371,7 @@ def bwd_sweep(N=16384, D=768, Fd=3072):
     t_mm = do_bench(lambda: g @ w.T, warmup=50, rep=300, return_mode="median") * 1e3
     print(f"\n## backward kernel sweep (dtma), {N}x{D} @ {D}x{Fd}, post read\n\ncuBLAS g @ w.T: {t_mm:.1f} µs; "
           f"compiled (g @ w.T) * 2 sqrt(post): {t_ref:.1f} µs\n\n| tile | bwd µs | vs compiled ref | err |\n|---|---|---|---|")
-    rows = [("package (speedgpt::linear_relu2_backward)", None)] + list(BWD_TILES.items())
+    rows = [("package (speedgpt::linear_relu2_backward)", None)] + list((tiles or BWD_TILES).items())
     for name, t in rows * 2:                 # every row twice: the spread between passes is the noise
         try:
             if t is None:
@@ -374,10 +389,30 @@ def bwd_sweep(N=16384, D=768, Fd=3072):
             print(f"| {name} | failed: {type(e).__name__}: {str(e).splitlines()[0][:150]} | | |", flush=True)
 
 
+def fwd_sweep(tiles, N=16384, D=768, Fd=3072):
+    "The forward kernel, relu(x @ w.T)², against cuBLAS + compiled ReLU², for each tile."
+    x = torch.randn(N, D, device=dev).to(bf16)
+    w = (torch.randn(Fd, D, device=dev) / D**0.5).to(bf16)
+    ref = torch.compile(lambda x, w: torch.relu(x @ w.T).square())
+    exact = torch.relu(x.float() @ w.float().T).square()
+    print(f"\n## forward kernel sweep (dtma), {N}x{D} @ {D}x{Fd}\n\n| tile | fwd µs | vs compiled ref | err |\n|---|---|---|---|")
+    for name, t in list(tiles.items()) * 2:
+        try:
+            t_ref = do_bench(lambda: ref(x, w), warmup=50, rep=300, return_mode="median") * 1e3
+            err = rel(launch("dtma", x, w, None, t), exact.double())
+            tf = do_bench(lambda: launch("dtma", x, w, None, t), warmup=50, rep=300, return_mode="median") * 1e3
+            print(f"| {name} | {tf:.1f} | {t_ref / tf:.2f}x (ref {t_ref:.1f}) | {err:.1e} |", flush=True)
+        except Exception as e:
+            print(f"| {name} | failed: {type(e).__name__}: {str(e).splitlines()[0][:150]} | | |", flush=True)
+
+
 def main():
     torch.manual_seed(0)
     print("torch", torch.__version__, "triton", triton.__version__, torch.cuda.get_device_name(), "SMs", SMS)
     if "--bwd" in sys.argv: return bwd_sweep()
+    if "--bwd2" in sys.argv:           # the same sweep with two programs per SM, forward kernel too
+        bwd_sweep(tiles=BWD_TILES_2CTA)
+        return fwd_sweep(BWD_TILES_2CTA)
     best = {} if "--quick" in sys.argv else sweep()
     print("\nbest tiles:", {f"{k[0]}/{k[1]}": v for k, v in best.items()})
     tile = lambda kind, side: TILES[best.get((kind, side), (0, "128x256x64 w8 s4/3"))[1]]
