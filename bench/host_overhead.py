@@ -55,6 +55,16 @@ def main():
         def run():
             with torch.no_grad(): fn(x, c_fc, c_proj)
         return run
+    def fwd_grad(fn):
+        def run(): fn(*leaves)                     # graph built, then dropped
+        return run
+    def op_path(run):
+        "The same call with eager launches routed through the registered ops (the package before 2026-12-01b)."
+        def wrapped():
+            K.DIRECT_EAGER_LAUNCH = False
+            try: run()
+            finally: K.DIRECT_EAGER_LAUNCH = True
+        return wrapped
     def bwd_only(fn):
         ys = []
         def run():
@@ -71,9 +81,14 @@ def main():
         ("torch.ops.speedgpt.linear_relu2_backward", lambda: torch.ops.speedgpt.linear_relu2_backward(gy, c_proj, post), 200),
         ("fused_relu2_mlp forward, no grad", fwd_only(K.fused_relu2_mlp), 100),
         ("reference MLP forward, no grad", fwd_only(relu2_mlp_reference), 100),
+        ("fused_relu2_mlp forward, grad on (graph dropped)", fwd_grad(K.fused_relu2_mlp), 100),
+        ("  same, through the registered ops", op_path(fwd_grad(K.fused_relu2_mlp)), 100),
+        ("reference MLP forward, grad on (graph dropped)", fwd_grad(relu2_mlp_reference), 100),
         ("fused_relu2_mlp forward + backward", step(K.fused_relu2_mlp), 40),
+        ("  same, through the registered ops", op_path(step(K.fused_relu2_mlp)), 40),
         ("reference MLP forward + backward", step(relu2_mlp_reference), 40),
         ("fused_relu2_mlp backward only", bwd_only(K.fused_relu2_mlp), 40),
+        ("  same, through the registered ops", op_path(bwd_only(K.fused_relu2_mlp)), 40),
         ("reference MLP backward only", bwd_only(relu2_mlp_reference), 40),
     ]
     print("\n## host µs per call (GPU busy, launches only enqueue)\n\n| layer | host µs |\n|---|---|")
@@ -89,7 +104,8 @@ def main():
         print(f"\n## torch.profiler, 20 steps of the {name} MLP forward + backward, CPU time\n\n```\n"
               f"{prof.key_averages().table(sort_by='cpu_time_total', row_limit=30, max_name_column_width=70)}\n```", flush=True)
     for name, fn in [("torch.ops.speedgpt.linear_relu2", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc)),
-                     ("fused_relu2_mlp forward, no grad", fwd_only(K.fused_relu2_mlp))]:
+                     ("fused_relu2_mlp forward, grad on", fwd_grad(K.fused_relu2_mlp)),
+                     ("fused_relu2_mlp forward, grad on, through the ops", op_path(fwd_grad(K.fused_relu2_mlp)))]:
         fn(); torch.cuda.synchronize()
         torch.cuda._sleep(int(3e9))
         prof = cProfile.Profile()
@@ -98,7 +114,7 @@ def main():
         prof.disable()
         torch.cuda.synchronize()
         s = io.StringIO()
-        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(18)
         print(f"\n## cProfile, 100 calls of {name}, by own time\n\n```\n{s.getvalue()[-6000:]}\n```", flush=True)
 
 

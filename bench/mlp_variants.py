@@ -349,6 +349,11 @@ BWD_TILES = {
 # tensor cores busy. Only tiles small enough for two to share an SM's registers and shared memory.
 BWD_TILES_2CTA = {
     "128x256x64 w8 s3 (package tile)": tile(128, 256, 64, 8, 4, 3),
+    # quarter-slice epilogue: 8 KB staging each for post and the output, so two s3 programs fit in 227 KB
+    "128x128x64 w4 s3 2/SM quarters": tile(128, 128, 64, 4, 3, 3, ctas_per_sm=2, quarters=True),
+    "128x128x64 w8 s3 2/SM quarters": tile(128, 128, 64, 8, 3, 3, ctas_per_sm=2, quarters=True),
+    "128x128x64 w4 s3 2/SM quarters g16": tile(128, 128, 64, 4, 3, 3, group=16, ctas_per_sm=2, quarters=True),
+    "128x128x64 w4 s3 quarters": tile(128, 128, 64, 4, 3, 3, quarters=True),
     "128x128x64 w8 s2 2/SM": tile(128, 128, 64, 8, 2, 2, ctas_per_sm=2),
     "128x128x64 w8 s3 2/SM": tile(128, 128, 64, 8, 3, 3, ctas_per_sm=2),
     "128x128x64 w4 s2 2/SM": tile(128, 128, 64, 4, 2, 2, ctas_per_sm=2),
@@ -411,8 +416,7 @@ def main():
     print("torch", torch.__version__, "triton", triton.__version__, torch.cuda.get_device_name(), "SMs", SMS)
     if "--bwd" in sys.argv: return bwd_sweep()
     if "--bwd2" in sys.argv:           # the same sweep with two programs per SM, forward kernel too
-        bwd_sweep(tiles=BWD_TILES_2CTA)
-        return fwd_sweep(BWD_TILES_2CTA)
+        return bwd_sweep(tiles=BWD_TILES_2CTA)
     best = {} if "--quick" in sys.argv else sweep()
     print("\nbest tiles:", {f"{k[0]}/{k[1]}": v for k, v in best.items()})
     tile = lambda kind, side: TILES[best.get((kind, side), (0, "128x256x64 w8 s4/3"))[1]]

@@ -15,9 +15,9 @@ from .model import (ModelOps, reference_ops, relu2_mlp_reference, head_reference
                             softcapped_mtp_loss_reference)
 
 # %% auto #0
-__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS', 'FP8_MAX', 'uses_triton',
-           'num_sms', 'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward', 'fused_relu2_mlp',
-           'softcapped_mtp_ce', 'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss',
+__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'DIRECT_EAGER_LAUNCH', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS',
+           'FP8_MAX', 'uses_triton', 'num_sms', 'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward',
+           'fused_relu2_mlp', 'softcapped_mtp_ce', 'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss',
            'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference', 'ba_plus_caa_reference', 'xxt',
            'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference', 'fp8_mm', 'fp8_mm_backward',
            'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
@@ -124,7 +124,9 @@ def _descriptor_scratch(size: int, alignment: int, stream) -> Tensor:
     "Global memory a kernel asks for when it builds TMA descriptors on the device (128 bytes each)."
     return torch.empty(size, device="cuda", dtype=torch.int8)
 
-def _launch_linear_relu2(a: Tensor, b: Tensor, post: Tensor | None, tile: dict | None = None) -> Tensor:
+def _launch_linear_relu2(a: Tensor, b: Tensor, post: Tensor | None, tile: dict | None = None,
+                         direct: bool = False) -> Tensor:
+    "Launch the kernel; `direct` calls Triton itself (eager only), otherwise through `wrap_triton` for the ops below."
     tile = tile or MLP_TILE
     BM, BN, BK = tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"]
     M, K = a.shape
@@ -134,7 +136,7 @@ def _launch_linear_relu2(a: Tensor, b: Tensor, post: Tensor | None, tile: dict |
     grid = (min(sms, triton.cdiv(M, BM) * triton.cdiv(N, BN)),)
     # Triton's allocator is per thread (a ContextVar), and autograd runs backward on a thread of its own
     triton.set_allocator(_descriptor_scratch)
-    _launchable(_linear_relu2_kernel)[grid](
+    (_linear_relu2_kernel if direct else _launchable(_linear_relu2_kernel))[grid](
         a, b, out, post if post is not None else out, M, N, K, BLOCK_M=BM, BLOCK_N=BN, BLOCK_K=BK,
         GROUP_M=tile["GROUP_M"], NUM_SMS=sms, BACKWARD=post is not None, num_warps=tile["num_warps"],
         num_stages=tile["bwd_stages"] if post is not None else tile["fwd_stages"])
@@ -151,10 +153,21 @@ def linear_relu2_backward(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
     return _launch_linear_relu2(g, w, post)
 
 # %% ../nbs/05_kernels.ipynb #05kernels-013
+DIRECT_EAGER_LAUNCH = True
+
+def _relu2_kernel(a: Tensor, b: Tensor, post: Tensor | None = None) -> Tensor:
+    "The fused kernel: launched directly on real CUDA tensors in eager, through the registered op otherwise."
+    # the op's dispatch costs ~35 µs of host time per call in eager, where nothing needs it; compile (and
+    # the fake tensors it traces with) must see the op, so that the graph launches the kernel itself
+    if DIRECT_EAGER_LAUNCH and type(a) is Tensor and a.is_cuda and not torch.compiler.is_compiling():
+        return _launch_linear_relu2(a, b, post, direct=True)
+    if post is None: return torch.ops.speedgpt.linear_relu2(a, b)
+    return torch.ops.speedgpt.linear_relu2_backward(a, b, post)
+
 class _FusedReLU2MLP(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, c_fc, c_proj):
-        post = torch.ops.speedgpt.linear_relu2(x, c_fc)           # (N, F)
+        post = _relu2_kernel(x, c_fc)                               # (N, F)
         ctx.save_for_backward(x, c_fc, c_proj, post)
         return post @ c_proj                                        # (N, D)
 
@@ -163,7 +176,7 @@ class _FusedReLU2MLP(torch.autograd.Function):
         x, c_fc, c_proj, post = ctx.saved_tensors
         grad_y = grad_y.contiguous()
         grad_c_proj = post.T @ grad_y                               # (F, D)
-        grad_pre = torch.ops.speedgpt.linear_relu2_backward(grad_y, c_proj, post)  # (N, F)
+        grad_pre = _relu2_kernel(grad_y, c_proj, post)              # (N, F)
         grad_c_fc = grad_pre.T @ x                                  # (F, D)
         grad_x = grad_pre @ c_fc                                    # (N, D)
         return grad_x, grad_c_fc, grad_c_proj
