@@ -5,7 +5,7 @@ while [ $t -lt $limit ]; do
   if ! pgrep -f "speedgpt.train" >/dev/null; then echo "finished"; break; fi
   sleep 10; t=$((t+10))
 done
-tail -5 /tmp/speedgpt-run/stdout.log
-cp /tmp/speedgpt-run/stdout.log $OUT/ 2>/dev/null
-for d in /tmp/speedgpt-run/*/; do n=$(basename $d); for f in metrics.jsonl report.json loss.png log.txt; do cp $d/$f $OUT/$n-$f 2>/dev/null; done; done
+tail -5 ${RUN_DIR:-/tmp/speedgpt-run}/stdout.log
+cp ${RUN_DIR:-/tmp/speedgpt-run}/stdout.log $OUT/ 2>/dev/null
+for d in ${RUN_DIR:-/tmp/speedgpt-run}/*/; do n=$(basename $d); for f in metrics.jsonl report.json loss.png log.txt; do cp $d/$f $OUT/$n-$f 2>/dev/null; done; done
 nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv
