@@ -344,8 +344,8 @@ class Trainer:
         for step in range(self.step, last + 1):
             final = step == last
             if final or (cfg.run.val_every and step % cfg.run.val_every == 0):
+                self._flush(pending, t0)       # logs train time up to now, so before the clock is stopped
                 sync(); self.train_time_s += time.perf_counter() - t0
-                self._flush(pending, t0)
                 s = schedule_at(min(step, cfg.schedule.num_steps - 1), cfg)
                 long_w = cfg.schedule.val_window_blocks if final else s.window_long
                 val_loss = evaluate(self.model, cfg, env, s.window_short, long_w)
