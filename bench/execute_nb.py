@@ -20,7 +20,12 @@ shell = CaptureShell(src.parent)
 for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
     if skip_gpu and cell.source.lstrip().startswith("#| gpu"): continue
     t0 = time.time()
+    cell.outputs = []                                  # execnb keeps a cell's old outputs when it prints nothing
+    source = cell.source
+    if source.rstrip().endswith(";"):                  # execnb then drops the cell's printed text, Jupyter only
+        cell.source = source + "\npass"                # hides the value: keep the text, the value stays hidden
     shell.cell(cell)
+    cell.source = source
     cell["execution_count"] = i + 1
     first = cell.source.splitlines()[:2]
     print(f"{time.time() - t0:7.1f} s  {cell.get('id')}  {' | '.join(first)[:70]}", flush=True)

@@ -146,13 +146,16 @@ RECORD_64_TRAIN_SECONDS = 96.6
 
 def plot_run(run_dir, cfg: Config, path=None):
     "Validation loss against step and against training time; the record's points for the speedrun preset."
-    import matplotlib
-    matplotlib.use("Agg") if path else None
-    import matplotlib.pyplot as plt
     rows = read_metrics(run_dir)
     vals = [r for r in rows if r.get("kind") == "val"]
     trains = [r for r in rows if r.get("kind") == "train"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    if path:   # a bare Figure saves without pyplot: no backend switch, so a notebook's inline plots keep working
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(11, 4))
+        ax1, ax2 = fig.subplots(1, 2)
+    else:
+        import matplotlib.pyplot as plt
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     if trains: ax1.plot([r["step"] for r in trains], [r["train_loss"] for r in trains], lw=0.8, alpha=0.5, label="train (per token, MTP-weighted)")
     if vals:
         ax1.plot([r["step"] for r in vals], [r["val_loss"] for r in vals], "o-", label="val")
@@ -164,7 +167,7 @@ def plot_run(run_dir, cfg: Config, path=None):
     ax1.set(xlabel="step", ylabel="loss", title="loss vs step"); ax2.set(xlabel="training time (s)", ylabel="val loss", title="val loss vs time")
     ax1.legend(); ax1.set_ylim(top=min(11.5, ax1.get_ylim()[1]))
     fig.tight_layout()
-    if path: fig.savefig(path, dpi=100); plt.close(fig)
+    if path: fig.savefig(path, dpi=100)
     return fig
 
 # %% ../nbs/08_train.ipynb #08train-015
