@@ -90,12 +90,16 @@ def main():
         ("fused_relu2_mlp backward only", bwd_only(K.fused_relu2_mlp), 40),
         ("  same, through the registered ops", op_path(bwd_only(K.fused_relu2_mlp)), 40),
         ("reference MLP backward only", bwd_only(relu2_mlp_reference), 40),
+        # compiled single blocks measured host-bound (0.79-1.01x wall at 1.09x GPU time): where does it go?
+        ("compiled fused_relu2_mlp forward + backward", step(torch.compile(K.fused_relu2_mlp)), 40),
+        ("compiled reference MLP forward + backward", step(torch.compile(relu2_mlp_reference)), 40),
     ]
     print("\n## host µs per call (GPU busy, launches only enqueue)\n\n| layer | host µs |\n|---|---|")
     for name, fn, n in layers:
         print(f"| {name} | {min(host_us(fn, n) for _ in range(3)):.1f} |", flush=True)
     # every thread's ops (the backward runs on autograd's device thread), CPU time per step
-    for name, fn in [("fused", step(K.fused_relu2_mlp)), ("reference", step(relu2_mlp_reference))]:
+    for name, fn in [("fused", step(K.fused_relu2_mlp)), ("reference", step(relu2_mlp_reference)),
+                     ("compiled fused", step(torch.compile(K.fused_relu2_mlp)))]:
         fn(); torch.cuda.synchronize()
         torch.cuda._sleep(int(3e9))
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
