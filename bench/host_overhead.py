@@ -5,9 +5,10 @@ time is lower: the host could not enqueue it as fast as the GPU ran it. This pri
 layer of the launch path, from a bare Triton launch up to the autograd block, beside a cuBLAS matmul, then a
 cProfile of the forward launch path (the backward runs on autograd's device thread, so it is timed as a layer).
 GPU kept busy with `torch.cuda._sleep` while timing, so no launch waits on the device. Run on the device:
-    python3 bench/host_overhead.py
+    python3 bench/host_overhead.py              # everything
+    python3 bench/host_overhead.py --compiled   # only the compiled single blocks and their profile
 """
-import cProfile, io, pstats, time
+import cProfile, io, pstats, sys, time
 import torch, triton
 import speedgpt.kernels as K
 from speedgpt.model import relu2_mlp_reference
@@ -95,11 +96,14 @@ def main():
         ("compiled reference MLP forward + backward", step(torch.compile(relu2_mlp_reference)), 40),
     ]
     print("\n## host µs per call (GPU busy, launches only enqueue)\n\n| layer | host µs |\n|---|---|")
+    compiled_only = "--compiled" in sys.argv       # just the compiled blocks (a short device call)
+    if compiled_only: layers = [l for l in layers if l[0].startswith("compiled")]
     for name, fn, n in layers:
         print(f"| {name} | {min(host_us(fn, n) for _ in range(3)):.1f} |", flush=True)
     # every thread's ops (the backward runs on autograd's device thread), CPU time per step
-    for name, fn in [("fused", step(K.fused_relu2_mlp)), ("reference", step(relu2_mlp_reference)),
-                     ("compiled fused", step(torch.compile(K.fused_relu2_mlp)))]:
+    profiled = [("fused", step(K.fused_relu2_mlp)), ("reference", step(relu2_mlp_reference)),
+                ("compiled fused", step(torch.compile(K.fused_relu2_mlp)))]
+    for name, fn in profiled[2:] if compiled_only else profiled:
         fn(); torch.cuda.synchronize()
         torch.cuda._sleep(int(3e9))
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
@@ -107,6 +111,7 @@ def main():
         torch.cuda.synchronize()
         print(f"\n## torch.profiler, 20 steps of the {name} MLP forward + backward, CPU time\n\n```\n"
               f"{prof.key_averages().table(sort_by='cpu_time_total', row_limit=30, max_name_column_width=70)}\n```", flush=True)
+    if compiled_only: return
     for name, fn in [("torch.ops.speedgpt.linear_relu2", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc)),
                      ("fused_relu2_mlp forward, grad on", fwd_grad(K.fused_relu2_mlp)),
                      ("fused_relu2_mlp forward, grad on, through the ops", op_path(fwd_grad(K.fused_relu2_mlp)))]:
