@@ -198,7 +198,10 @@ def _relu2_bwd_deferred_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
     total_steps = my_tiles * k_steps
     # within a tile: finish the previous tile's halves at steps 0 and 1, then fetch this tile's post
     second_half_at = gl.minimum(k_steps - 1, 1)
-    post_at = gl.maximum(k_steps - POST_LEAD, second_half_at if DEFER_BOTH else 0)
+    if DEFER_BOTH:
+        post_at = gl.maximum(k_steps - POST_LEAD, second_half_at)
+    else:
+        post_at = gl.maximum(k_steps - POST_LEAD, 0)
 
     produced = 0
     for i in gl.static_range(STAGES - 1):
