@@ -395,8 +395,9 @@ def compile_only(backward=True, tile=TILE, deferred=False, v2=False):
     sig = {n: "*bf16" for n in ("a_ptr", "b_ptr", "out_ptr", "post_ptr")} | {n: "i32" for n in "MNK"}
     consts = dict(BLOCK_M=tile["BLOCK_M"], BLOCK_N=tile["BLOCK_N"], BLOCK_K=tile["BLOCK_K"], GROUP_M=tile["GROUP_M"],
                   STAGES=tile["STAGES"], NUM_SMS=132, num_warps=tile["num_warps"])
-    if deferred: consts["DEFER_BOTH"] = deferred == 2
-    else: consts["BACKWARD"] = backward
+    if deferred: consts |= dict(DEFER_BOTH=deferred == 2, POST_LEAD=10)
+    else: consts |= dict(BACKWARD=backward, PROBE=0)
+    if v2: consts["POST_LEAD"] = 6
     sig |= {n: "constexpr" for n in consts}
     t = time.time()
     kernel = _relu2_bwd_deferred_kernel if deferred else _relu2_gluon_v2_kernel if v2 else _relu2_gluon_kernel
