@@ -364,6 +364,97 @@ def _relu2_gluon_v2_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
     mbarrier.invalidate(post_ready.index(0))
 
 
+@gluon.jit
+def _finish_part(part, c_buf, out_desc, off_m, off_n):
+    "dL/dpre = dL/dpost * 2 sqrt(post) for one 128x128 half, in the half's own register layout."
+    post = c_buf.load(part.type.layout).to(gl.float32)
+    c_buf.store((part.to(gl.float32) * 2.0 * gl.sqrt(post)).to(gl.bfloat16))
+    fence_async_shared()
+    tma.async_copy_shared_to_global(out_desc, [off_m, off_n], c_buf)
+
+
+@gluon.jit
+def _relu2_bwd_v2_deferred_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
+                                  BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
+                                  GROUP_M: gl.constexpr, STAGES: gl.constexpr, NUM_SMS: gl.constexpr,
+                                  num_warps: gl.constexpr, POST_LEAD: gl.constexpr = 6):
+    """v2's backward with the tile's second half finished during the next tile's first product: the first
+    half is finished at once from the fp32 accumulator, the second waits in registers as bf16."""
+    HALF: gl.constexpr = BLOCK_N // 2
+    dtype: gl.constexpr = gl.bfloat16
+    a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_K], dtype)
+    b_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, BLOCK_K], dtype)
+    c_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, HALF], dtype)
+    acc_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                         instr_shape=[16, BLOCK_N, 16])
+    a_desc = tma.make_tensor_descriptor(a_ptr, [M, K], [K, 1], [BLOCK_M, BLOCK_K], a_layout)
+    b_desc = tma.make_tensor_descriptor(b_ptr, [N, K], [K, 1], [BLOCK_N, BLOCK_K], b_layout)
+    out_desc = tma.make_tensor_descriptor(out_ptr, [M, N], [N, 1], [BLOCK_M, HALF], c_layout)
+    post_desc = tma.make_tensor_descriptor(post_ptr, [M, N], [N, 1], [BLOCK_M, HALF], c_layout)
+
+    a_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_M, BLOCK_K], a_layout)
+    b_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_N, BLOCK_K], b_layout)
+    c_bufs = gl.allocate_shared_memory(dtype, [2, BLOCK_M, HALF], c_layout)
+    ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    post_ready = gl.allocate_shared_memory(gl.int64, [1, 1], mbarrier.MBarrierLayout())
+    for i in gl.static_range(STAGES):
+        mbarrier.init(ready.index(i), count=1)
+    mbarrier.init(post_ready.index(0), count=1)
+
+    tiles_m = gl.cdiv(M, BLOCK_M)
+    tiles_n = gl.cdiv(N, BLOCK_N)
+    k_steps = gl.cdiv(K, BLOCK_K)
+    my_tiles = gl.cdiv(tiles_m * tiles_n - gl.program_id(0), NUM_SMS)
+    total_steps = my_tiles * k_steps
+    post_at = gl.maximum(k_steps - POST_LEAD, 0)
+
+    first_m, first_n = _tile_origin(gl.program_id(0), tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+    load = (0, 0, 0, first_m, first_n)
+    for i in gl.static_range(STAGES - 1):
+        load = _load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps, tiles_m,
+                          tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
+    consumed = 0
+    post_phase = 0
+    acc = gl.zeros((BLOCK_M, BLOCK_N), gl.float32, acc_layout)
+    prev = acc.reshape([BLOCK_M, 2, HALF]).permute((0, 2, 1)).split()[1].to(dtype)
+    prev_m = 0
+    prev_n = 0
+    for t in range(my_tiles):
+        off_m, off_n = _tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+        acc = gl.zeros((BLOCK_M, BLOCK_N), gl.float32, acc_layout)
+        for ks in range(k_steps):
+            s = consumed % STAGES
+            mbarrier.wait(ready.index(s), (consumed // STAGES) & 1)
+            acc = warpgroup_mma(a_bufs.index(s), b_bufs.index(s).permute((1, 0)), acc, is_async=True)
+            if t > 0:
+                if ks == 0:   # while the first product runs: the last tile's second half
+                    _finish_part(prev, c_bufs.index(1), out_desc, prev_m, prev_n + HALF)
+            acc = warpgroup_mma_wait(1, deps=(acc,))
+            consumed += 1
+            load = _load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps, tiles_m,
+                              tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
+            if ks == post_at:
+                tma.store_wait(pendings=0)
+                bar = post_ready.index(0)
+                mbarrier.expect(bar, 2 * post_desc.block_type.nbytes)
+                tma.async_copy_global_to_shared(post_desc, [off_m, off_n], bar, c_bufs.index(0))
+                tma.async_copy_global_to_shared(post_desc, [off_m, off_n + HALF], bar, c_bufs.index(1))
+        acc = warpgroup_mma_wait(0, deps=(acc,))
+        left, right = acc.reshape([BLOCK_M, 2, HALF]).permute((0, 2, 1)).split()
+        mbarrier.wait(post_ready.index(0), post_phase)
+        post_phase ^= 1
+        _finish_part(left, c_bufs.index(0), out_desc, off_m, off_n)
+        prev = right.to(dtype)
+        prev_m = off_m
+        prev_n = off_n
+    if my_tiles > 0:
+        _finish_part(prev, c_bufs.index(1), out_desc, prev_m, prev_n + HALF)
+    tma.store_wait(pendings=0)
+    for i in gl.static_range(STAGES):
+        mbarrier.invalidate(ready.index(i))
+    mbarrier.invalidate(post_ready.index(0))
+
+
 TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, num_warps=8)
 
 
@@ -377,7 +468,9 @@ def launch(a, b, post=None, tile=TILE, deferred=0, probe=0, v2=False, lead=None)
     triton.set_allocator(lambda size, alignment, stream: torch.empty(size, device=a.device, dtype=torch.int8))
     args = (a, b, out, post if post is not None else out, M, N, K, tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"],
             tile["GROUP_M"], tile["STAGES"], min(sms, tiles))
-    if v2:
+    if v2 and deferred:
+        _relu2_bwd_v2_deferred_kernel[(min(sms, tiles),)](*args, num_warps=tile["num_warps"], POST_LEAD=lead or 6)
+    elif v2:
         _relu2_gluon_v2_kernel[(min(sms, tiles),)](*args, post is not None, num_warps=tile["num_warps"], PROBE=probe,
                                                    POST_LEAD=lead or 11)
     elif deferred:
@@ -395,12 +488,14 @@ def compile_only(backward=True, tile=TILE, deferred=False, v2=False):
     sig = {n: "*bf16" for n in ("a_ptr", "b_ptr", "out_ptr", "post_ptr")} | {n: "i32" for n in "MNK"}
     consts = dict(BLOCK_M=tile["BLOCK_M"], BLOCK_N=tile["BLOCK_N"], BLOCK_K=tile["BLOCK_K"], GROUP_M=tile["GROUP_M"],
                   STAGES=tile["STAGES"], NUM_SMS=132, num_warps=tile["num_warps"])
-    if deferred: consts |= dict(DEFER_BOTH=deferred == 2, POST_LEAD=10)
+    if v2 and deferred: consts |= dict(POST_LEAD=6)
+    elif deferred: consts |= dict(DEFER_BOTH=deferred == 2, POST_LEAD=10)
     else: consts |= dict(BACKWARD=backward, PROBE=0)
     if v2: consts["POST_LEAD"] = 6
     sig |= {n: "constexpr" for n in consts}
     t = time.time()
-    kernel = _relu2_bwd_deferred_kernel if deferred else _relu2_gluon_v2_kernel if v2 else _relu2_gluon_kernel
+    kernel = (_relu2_bwd_v2_deferred_kernel if v2 and deferred else _relu2_bwd_deferred_kernel if deferred
+              else _relu2_gluon_v2_kernel if v2 else _relu2_gluon_kernel)
     k = triton.compile(GluonASTSource(kernel, sig, consts),
                        target=GPUTarget("cuda", 90, 32), options=dict(num_warps=tile["num_warps"]))
     import re, subprocess, tempfile, os
@@ -419,7 +514,7 @@ def compile_only(backward=True, tile=TILE, deferred=False, v2=False):
 def main():
     if "--compile" in sys.argv:
         compile_only(True); compile_only(False); compile_only(True, deferred=1); compile_only(True, deferred=2)
-        compile_only(True, v2=True); compile_only(False, v2=True)
+        compile_only(True, v2=True); compile_only(False, v2=True); compile_only(True, v2=True, deferred=1)
         return
     from triton.testing import do_bench
     import speedgpt.kernels as K
@@ -439,10 +534,10 @@ def main():
         ref_grad = (g.double() @ w2.double().T) * 2 * post_b.double().sqrt()
         ef = ((post.double() - ref_post).norm() / ref_post.norm()).item()
         ebs = []
-        for deferred in (0, 1, 2, 3, 4):
-            grad = launch(g, w2, post_b, deferred=deferred % 3, v2=deferred >= 3, lead=4 if deferred == 4 else None)
+        for deferred, v2, lead in [(0, 0, None), (1, 0, None), (2, 0, None), (0, 1, None), (0, 1, 4), (1, 1, 6), (1, 1, 11)]:
+            grad = launch(g, w2, post_b, deferred=deferred, v2=v2, lead=lead)
             ebs.append(((grad.double() - ref_grad).norm() / ref_grad.norm()).item())
-        print(f"shape {m}x{k}x{n}: fwd rel err {ef:.2e}, bwd rel err (deferred 0/1/2, v2, v2 lead 4) "
+        print(f"shape {m}x{k}x{n}: fwd rel err {ef:.2e}, bwd rel err (v1 deferred 0/1/2, v2, v2 lead 4, v2 deferred lead 6/11) "
               + " ".join(f"{e:.2e}" for e in ebs), flush=True)
         assert ef < 1e-2 and max(ebs) < 1e-2, "mismatch"
     m, k, n = 16384, 768, 3072
@@ -464,13 +559,13 @@ def main():
     }
     for lead in (8, 6, 4, 2):
         rows[f"bwd gluon v2 post lead {lead}"] = lambda lead=lead: launch(g, w, post, v2=True, lead=lead)
-    for lead in (10, 6, 3):
-        rows[f"bwd gluon defer half, lead {lead}"] = lambda lead=lead: launch(g, w, post, deferred=1, lead=lead)
-    rows["bwd gluon defer both, lead 6"] = lambda: launch(g, w, post, deferred=2, lead=6)
+    rows["bwd gluon v1 defer half, lead 6"] = lambda: launch(g, w, post, deferred=1, lead=6)
+    for lead in (8, 6, 4):
+        rows[f"bwd gluon v2 defer half, lead {lead}"] = lambda lead=lead: launch(g, w, post, v2=True, deferred=1, lead=lead)
     flops = 2 * m * k * n
     for rep in range(2):
         for name, fn in rows.items():
-            if rep and "lead" in name and "v2" not in name: continue
+            if rep and "v1" in name: continue
             fn(); torch.cuda.synchronize()
             t = do_bench(fn, warmup=50, rep=400, return_mode="median")
             print(f"rep {rep} | {name:34s} | {t * 1e3:7.1f} µs | {flops / t / 1e9:6.0f} TFLOP/s", flush=True)
