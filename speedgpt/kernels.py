@@ -15,12 +15,13 @@ from .model import (ModelOps, reference_ops, relu2_mlp_reference, head_reference
                             softcapped_mtp_loss_reference)
 
 # %% auto #0
-__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'DIRECT_EAGER_LAUNCH', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS',
-           'FP8_MAX', 'uses_triton', 'num_sms', 'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward',
-           'fused_relu2_mlp', 'softcapped_mtp_ce', 'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss',
-           'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference', 'ba_plus_caa_reference', 'xxt',
-           'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference', 'fp8_mm', 'fp8_mm_backward',
-           'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
+__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'HAS_GLUON', 'HOPPER_BACKWARD', 'RELU2_GRAD_HOPPER_TILE',
+           'DIRECT_EAGER_LAUNCH', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS', 'FP8_MAX', 'uses_triton', 'num_sms',
+           'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward', 'hopper_backward_applies',
+           'linear_relu2_backward_hopper', 'fused_relu2_mlp', 'softcapped_mtp_ce', 'softcapped_mtp_ce_backward',
+           'fused_softcapped_mtp_loss', 'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference',
+           'ba_plus_caa_reference', 'xxt', 'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference',
+           'fp8_mm', 'fp8_mm_backward', 'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
 
 # %% ../nbs/05_kernels.ipynb #05kernels-005
 try:
@@ -152,6 +153,149 @@ def linear_relu2_backward(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
     "(g @ w.T) * 2 sqrt(post): the gradient w.r.t. the pre-activation, given post = relu(pre)**2."
     return _launch_linear_relu2(g, w, post)
 
+# %% ../nbs/05_kernels.ipynb #05kernels-011b
+try:
+    from triton.experimental import gluon
+    from triton.experimental.gluon import language as gl
+    from triton.experimental.gluon.language.nvidia.hopper import (
+        tma as gl_tma, mbarrier as gl_mbarrier, fence_async_shared, warpgroup_mma, warpgroup_mma_wait)
+except ImportError:    # no Triton, or one without Gluon (before 3.5)
+    gluon = gl = None
+
+HAS_GLUON = gluon is not None
+HOPPER_BACKWARD = True
+RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, POST_LEAD=4, num_warps=8)
+
+def _gluon_jit(fn):
+    "`gluon.jit` when Gluon is installed; otherwise the plain function (defined, never launched)."
+    return gluon.jit(fn) if HAS_GLUON else fn
+
+@_gluon_jit
+def _gl_tile_origin(tile, tiles_m, tiles_n, BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, GROUP_M: gl.constexpr):
+    "The grouped tile order of `_linear_relu2_kernel`: the first row and column of tile number `tile`."
+    tiles_per_group = GROUP_M * tiles_n
+    first_m = (tile // tiles_per_group) * GROUP_M
+    rows_in_group = gl.minimum(tiles_m - first_m, GROUP_M)
+    return ((first_m + (tile % tiles_per_group) % rows_in_group) * BLOCK_M,
+            ((tile % tiles_per_group) // rows_in_group) * BLOCK_N)
+
+@_gluon_jit
+def _gl_load_step(state, live, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps, tiles_m, tiles_n,
+                  BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr, GROUP_M: gl.constexpr,
+                  STAGES: gl.constexpr, NUM_SMS: gl.constexpr):
+    "TMA-load the A and B tiles of the producer's next (tile, k) step into its stage; `live` is False past the end."
+    step, t, ks, off_m, off_n = state
+    s = step % STAGES
+    bar = ready.index(s)
+    gl_mbarrier.expect(bar, a_desc.block_type.nbytes + b_desc.block_type.nbytes, pred=live)
+    gl_tma.async_copy_global_to_shared(a_desc, [off_m, ks * BLOCK_K], bar, a_bufs.index(s), pred=live)
+    gl_tma.async_copy_global_to_shared(b_desc, [off_n, ks * BLOCK_K], bar, b_bufs.index(s), pred=live)
+    ks += 1
+    if ks == k_steps:          # the next tile: its origin once per tile, not a division per step
+        ks = 0
+        t += 1
+        off_m, off_n = _gl_tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+    return step + 1, t, ks, off_m, off_n
+
+@_gluon_jit
+def _relu2_grad_hopper_kernel(g_ptr, w_ptr, out_ptr, post_ptr, M, N, K,
+                              BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
+                              GROUP_M: gl.constexpr, STAGES: gl.constexpr, POST_LEAD: gl.constexpr,
+                              NUM_SMS: gl.constexpr, num_warps: gl.constexpr):
+    "out = (g @ w.T) * 2 sqrt(post); g (M, K), w (N, K), post and out (M, N), bf16 row-major. Persistent, sm_90."
+    dtype: gl.constexpr = gl.bfloat16
+    a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_K], dtype)
+    b_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, BLOCK_K], dtype)
+    c_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_N], dtype)
+    # the accumulator as wgmma leaves it: each warp 16 rows of m64n256 products, 8 warps for 128 rows
+    acc_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                         instr_shape=[16, BLOCK_N, 16])
+    a_desc = gl_tma.make_tensor_descriptor(g_ptr, [M, K], [K, 1], [BLOCK_M, BLOCK_K], a_layout)
+    b_desc = gl_tma.make_tensor_descriptor(w_ptr, [N, K], [K, 1], [BLOCK_N, BLOCK_K], b_layout)
+    out_desc = gl_tma.make_tensor_descriptor(out_ptr, [M, N], [N, 1], [BLOCK_M, BLOCK_N], c_layout)
+    post_desc = gl_tma.make_tensor_descriptor(post_ptr, [M, N], [N, 1], [BLOCK_M, BLOCK_N], c_layout)
+
+    # 3 x (16 + 32) KB of operand stages and one 64 KB tile that takes post in and sends the result out
+    a_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_M, BLOCK_K], a_layout)
+    b_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_N, BLOCK_K], b_layout)
+    c_buf = gl.allocate_shared_memory(dtype, [BLOCK_M, BLOCK_N], c_layout)
+    ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], gl_mbarrier.MBarrierLayout())
+    post_ready = gl.allocate_shared_memory(gl.int64, [1, 1], gl_mbarrier.MBarrierLayout())
+    for i in gl.static_range(STAGES):
+        gl_mbarrier.init(ready.index(i), count=1)
+    gl_mbarrier.init(post_ready.index(0), count=1)
+
+    tiles_m = gl.cdiv(M, BLOCK_M)
+    tiles_n = gl.cdiv(N, BLOCK_N)
+    k_steps = gl.cdiv(K, BLOCK_K)
+    my_tiles = gl.cdiv(tiles_m * tiles_n - gl.program_id(0), NUM_SMS)
+    total_steps = my_tiles * k_steps
+    # late enough that the previous tile's store has left c_buf (waiting for it stalls the products),
+    # early enough that post is in before the epilogue
+    post_at = gl.maximum(k_steps - POST_LEAD, 0)
+
+    first_m, first_n = _gl_tile_origin(gl.program_id(0), tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+    load = (0, 0, 0, first_m, first_n)       # producer: step, tile number, k step, tile origin
+    for i in gl.static_range(STAGES - 1):
+        load = _gl_load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps,
+                             tiles_m, tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
+    consumed = 0
+    post_phase = 0
+    for t in range(my_tiles):
+        off_m, off_n = _gl_tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+        acc = gl.zeros((BLOCK_M, BLOCK_N), gl.float32, acc_layout)
+        for ks in range(k_steps):
+            s = consumed % STAGES
+            gl_mbarrier.wait(ready.index(s), (consumed // STAGES) & 1)
+            acc = warpgroup_mma(a_bufs.index(s), b_bufs.index(s).permute((1, 0)), acc, is_async=True)
+            acc = warpgroup_mma_wait(1, deps=(acc,))     # the previous step's product is done: its stage is free
+            consumed += 1
+            load = _gl_load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps,
+                                 tiles_m, tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
+            if ks == post_at:
+                gl_tma.store_wait(pendings=0)
+                gl_mbarrier.expect(post_ready.index(0), post_desc.block_type.nbytes)
+                gl_tma.async_copy_global_to_shared(post_desc, [off_m, off_n], post_ready.index(0), c_buf)
+        acc = warpgroup_mma_wait(0, deps=(acc,))
+        gl_mbarrier.wait(post_ready.index(0), post_phase)
+        post_phase ^= 1
+        post = c_buf.load(acc_layout).to(gl.float32)
+        c_buf.store((acc * 2.0 * gl.sqrt(post)).to(dtype))     # dL/dpre = dL/dpost * 2 relu(pre)
+        fence_async_shared()
+        gl_tma.async_copy_shared_to_global(out_desc, [off_m, off_n], c_buf)
+    gl_tma.store_wait(pendings=0)
+    for i in gl.static_range(STAGES):
+        gl_mbarrier.invalidate(ready.index(i))
+    gl_mbarrier.invalidate(post_ready.index(0))
+
+@functools.cache
+def _is_sm90(device_index: int) -> bool:
+    return torch.cuda.get_device_capability(device_index) == (9, 0)
+
+def hopper_backward_applies(t: Tensor) -> bool:
+    "True when the ReLU² backward on tensors like `t` runs the Gluon kernel: CUDA on an sm_90 GPU, Gluon installed."
+    return HAS_GLUON and HOPPER_BACKWARD and not TRITON_INTERPRET and t.is_cuda and _is_sm90(t.device.index or 0)
+
+def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
+    tile = RELU2_GRAD_HOPPER_TILE
+    M, K = g.shape
+    N = w.shape[0]
+    out = _new_output((M, N), g)
+    grid = min(num_sms(g.device.index or 0), triton.cdiv(M, tile["BLOCK_M"]) * triton.cdiv(N, tile["BLOCK_N"]))
+    triton.set_allocator(_descriptor_scratch)
+    _relu2_grad_hopper_kernel[(grid,)](g, w, out, post, M, N, K, tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"],
+                                       tile["GROUP_M"], tile["STAGES"], tile["POST_LEAD"], grid,
+                                       num_warps=tile["num_warps"])
+    return out
+
+@torch.library.custom_op("speedgpt::linear_relu2_backward_hopper", mutates_args=())
+def linear_relu2_backward_hopper(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
+    "`linear_relu2_backward` by the Gluon kernel (sm_90 only): (g @ w.T) * 2 sqrt(post)."
+    return _launch_relu2_grad_hopper(g, w, post)
+
+@linear_relu2_backward_hopper.register_fake
+def _(g, w, post): return g.new_empty((g.shape[0], w.shape[0]))
+
 # %% ../nbs/05_kernels.ipynb #05kernels-013
 DIRECT_EAGER_LAUNCH = True
 
@@ -159,8 +303,11 @@ def _relu2_kernel(a: Tensor, b: Tensor, post: Tensor | None = None) -> Tensor:
     "The fused kernel: launched directly on real CUDA tensors in eager, through the registered op otherwise."
     # the op's dispatch costs ~30 µs of host time per call in eager, where nothing needs it; compile (and
     # the fake tensors it traces with) must see the op, so that the graph launches the kernel itself
-    if DIRECT_EAGER_LAUNCH and type(a) is Tensor and a.is_cuda and not torch.compiler.is_compiling():
-        return _launch_linear_relu2(a, b, post, direct=True)
+    eager = DIRECT_EAGER_LAUNCH and type(a) is Tensor and a.is_cuda and not torch.compiler.is_compiling()
+    if post is not None and hopper_backward_applies(a):      # sm_90: the Gluon backward
+        if eager: return _launch_relu2_grad_hopper(a, b, post)
+        return torch.ops.speedgpt.linear_relu2_backward_hopper(a, b, post)
+    if eager: return _launch_linear_relu2(a, b, post, direct=True)
     if post is None: return torch.ops.speedgpt.linear_relu2(a, b)
     return torch.ops.speedgpt.linear_relu2_backward(a, b, post)
 
@@ -641,8 +788,12 @@ def benchmark_kernels(print_table: bool = True) -> list[dict]:
     relu2_grad_c = torch.compile(lambda g, w, post: (g @ w.T) * 2 * torch.sqrt(post))
     add("linear + ReLU² kernel (fwd)", "16384×768 @ 768×3072", "cuBLAS + inductor", _median_ms(lambda: relu2_c(x, w)),
         _median_ms(lambda: torch.ops.speedgpt.linear_relu2(x, w)), mm, "TFLOP/s")
-    add("linear + ReLU² grad kernel (bwd)", "16384×768 @ 768×3072", "cuBLAS + inductor", _median_ms(lambda: relu2_grad_c(g, w, post)),
+    t_ref = _median_ms(lambda: relu2_grad_c(g, w, post))
+    add("linear + ReLU² grad kernel (bwd, Triton)", "16384×768 @ 768×3072", "cuBLAS + inductor", t_ref,
         _median_ms(lambda: torch.ops.speedgpt.linear_relu2_backward(g, w, post)), mm, "TFLOP/s")
+    if hopper_backward_applies(g):
+        add("linear + ReLU² grad kernel (bwd, Gluon sm_90)", "16384×768 @ 768×3072", "cuBLAS + inductor", t_ref,
+            _median_ms(lambda: linear_relu2_backward_hopper(g, w, post)), mm, "TFLOP/s")
     leaves = [x.requires_grad_(), w.requires_grad_(), (torch.randn(Fd, D, device=dev) / Fd**0.5).to(bf16).requires_grad_()]
     flops, shape = 6 * mm, "16384×768, F=3072"
     ref_c, ours_c = torch.compile(relu2_mlp_reference), torch.compile(fused_relu2_mlp)
