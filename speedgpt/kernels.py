@@ -274,7 +274,11 @@ def _is_sm90(device_index: int) -> bool:
 
 def hopper_backward_applies(t: Tensor) -> bool:
     "True when the ReLU² backward on tensors like `t` runs the Gluon kernel: CUDA on an sm_90 GPU, Gluon installed."
-    return HAS_GLUON and HOPPER_BACKWARD and not TRITON_INTERPRET and t.is_cuda and _is_sm90(t.device.index or 0)
+    if not (HAS_GLUON and HOPPER_BACKWARD and not TRITON_INTERPRET and t.is_cuda): return False
+    index = t.device.index or 0
+    # dynamo traces the query itself (once per graph); eager calls take the cached answer
+    if torch.compiler.is_compiling(): return torch.cuda.get_device_capability(index) == (9, 0)
+    return _is_sm90(index)
 
 def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
     tile = RELU2_GRAD_HOPPER_TILE

@@ -1,0 +1,29 @@
+"""The ReLU² backward kernels against their compiled reference, in one process: run it several times.
+
+The compiled reference ((g @ w.T) * 2 sqrt(post): cuBLAS + one inductor kernel) has timed 185-209 µs in
+different processes on the same H200, so a ratio is only meaningful against a reference timed in the same
+process, and a claim needs several processes. Rows are interleaved and repeated.
+    for i in 1 2 3; do python3 bench/relu2_bwd_ratio.py; done
+"""
+import torch
+from triton.testing import do_bench
+import speedgpt.kernels as K
+
+torch.manual_seed(0)
+N, D, Fd, bf16 = 16384, 768, 3072, torch.bfloat16
+g = torch.randn(N, D, device="cuda", dtype=bf16)
+w = (torch.randn(Fd, D, device="cuda") / D**0.5).to(bf16)
+post = K.linear_relu2(torch.randn(N, D, device="cuda", dtype=bf16), w)      # a real post, from the forward
+ref = torch.compile(lambda g, w, post: (g @ w.T) * 2 * torch.sqrt(post))
+rows = {"compiled reference": lambda: ref(g, w, post),
+        "Triton kernel": lambda: torch.ops.speedgpt.linear_relu2_backward(g, w, post),
+        "Gluon kernel (sm_90)": lambda: K.linear_relu2_backward_hopper(g, w, post)}
+times = {k: [] for k in rows}
+for _ in range(3):
+    for name, fn in rows.items():
+        fn(); torch.cuda.synchronize()
+        times[name].append(do_bench(fn, warmup=50, rep=400, return_mode="median") * 1e3)
+med = {k: sorted(v)[1] for k, v in times.items()}
+print(" | ".join(f"{k} {med[k]:.1f} µs ({', '.join(f'{t:.1f}' for t in v)})" for k, v in times.items()))
+print(f"speedup vs reference: Triton {med['compiled reference'] / med['Triton kernel']:.2f}x, "
+      f"Gluon {med['compiled reference'] / med['Gluon kernel (sm_90)']:.2f}x")
