@@ -175,26 +175,30 @@ def launch_package(g, w, post, lead=None):
     finally: K.RELU2_GRAD_HOPPER_TILE.update(old)
 
 
-def compile_only(backward=True, tile=TILE):
-    "Compile v1 for sm_90 without a GPU: catches Gluon errors, reports registers, spills and shared memory."
+def compile_sm90(kernel, pointers, consts, label, **options):
+    """Compile a Gluon kernel for sm_90 without a GPU (M, N, K are its i32 arguments after the bf16 pointers):
+    catches Gluon errors and prints ptxas's registers and spills and the shared memory."""
     import subprocess, tempfile
     from triton.backends.compiler import GPUTarget
     from triton.backends.nvidia.compiler import get_ptxas
     from triton.experimental.gluon._runtime import GluonASTSource
-    sig = {n: "*bf16" for n in ("a_ptr", "b_ptr", "out_ptr", "post_ptr")} | {n: "i32" for n in "MNK"}
-    consts = dict(BLOCK_M=tile["BLOCK_M"], BLOCK_N=tile["BLOCK_N"], BLOCK_K=tile["BLOCK_K"], GROUP_M=tile["GROUP_M"],
-                  STAGES=tile["STAGES"], NUM_SMS=132, BACKWARD=backward, PROBE=0, num_warps=tile["num_warps"])
-    sig |= {n: "constexpr" for n in consts}
+    sig = {n: "*bf16" for n in pointers} | {n: "i32" for n in "MNK"} | {n: "constexpr" for n in consts}
     t = time.time()
-    k = triton.compile(GluonASTSource(_relu2_gluon_kernel, sig, consts), target=GPUTarget("cuda", 90, 32),
-                       options=dict(num_warps=tile["num_warps"]))
+    k = triton.compile(GluonASTSource(kernel, sig, consts), target=GPUTarget("cuda", 90, 32), options=options)
     with tempfile.TemporaryDirectory() as d:
         open(f"{d}/k.ptx", "w").write(k.asm["ptx"])
         r = subprocess.run([get_ptxas(90).path, "-v", "--gpu-name=sm_90a", f"{d}/k.ptx", "-o", f"{d}/k.o"],
                            capture_output=True, text=True)
     info = " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "erformance" in l)
-    print(f"v1 backward={backward}: compiled in {time.time() - t:.1f}s, shared {k.metadata.shared} B; {info}")
+    print(f"{label}: compiled in {time.time() - t:.1f}s, shared {k.metadata.shared} B, warps {k.metadata.num_warps}; {info}")
     return k
+
+
+def compile_only(backward=True, tile=TILE):
+    consts = dict(BLOCK_M=tile["BLOCK_M"], BLOCK_N=tile["BLOCK_N"], BLOCK_K=tile["BLOCK_K"], GROUP_M=tile["GROUP_M"],
+                  STAGES=tile["STAGES"], NUM_SMS=132, BACKWARD=backward, PROBE=0, num_warps=tile["num_warps"])
+    return compile_sm90(_relu2_gluon_kernel, ("a_ptr", "b_ptr", "out_ptr", "post_ptr"), consts,
+                        f"v1 backward={backward}", num_warps=tile["num_warps"])
 
 
 def main():
