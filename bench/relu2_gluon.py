@@ -169,10 +169,8 @@ def launch_v1(a, b, post=None, probe=0, tile=TILE):
 
 def launch_package(g, w, post, lead=None):
     "The package's Gluon backward (`speedgpt.kernels`), with another POST_LEAD if asked."
-    old = dict(K.RELU2_GRAD_HOPPER_TILE)
-    if lead is not None: K.RELU2_GRAD_HOPPER_TILE["POST_LEAD"] = lead
-    try: return K._launch_relu2_grad_hopper(g, w, post)
-    finally: K.RELU2_GRAD_HOPPER_TILE.update(old)
+    tile = K.RELU2_GRAD_HOPPER_TILE if lead is None else dict(K.RELU2_GRAD_HOPPER_TILE, POST_LEAD=lead)
+    return K._launch_relu2_grad_hopper(g, w, post, tile)
 
 
 def compile_sm90(kernel, pointers, consts, label, **options):

@@ -280,8 +280,9 @@ def hopper_backward_applies(t: Tensor) -> bool:
     if torch.compiler.is_compiling(): return torch.cuda.get_device_capability(index) == (9, 0)
     return _is_sm90(index)
 
-def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor) -> Tensor:
-    tile = RELU2_GRAD_HOPPER_TILE
+def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor, tile: dict | None = None) -> Tensor:
+    "Launch the Gluon backward kernel (another `tile` for studies; the default is the measured one)."
+    tile = tile or RELU2_GRAD_HOPPER_TILE
     M, K = g.shape
     N = w.shape[0]
     out = _new_output((M, N), g)
