@@ -80,6 +80,9 @@ def main():
         ("_launch_linear_relu2 (package launcher)", lambda: K._launch_linear_relu2(x, c_fc, None), 200),
         ("torch.ops.speedgpt.linear_relu2 (registered op)", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc), 200),
         ("torch.ops.speedgpt.linear_relu2_backward", lambda: torch.ops.speedgpt.linear_relu2_backward(gy, c_proj, post), 200),
+        ("_launch_linear_relu2 backward (Triton launcher)", lambda: K._launch_linear_relu2(gy, c_proj, post, direct=True), 200),
+        ("_launch_relu2_grad_hopper (Gluon launcher, sm_90)", lambda: K._launch_relu2_grad_hopper(gy, c_proj, post), 200),
+        ("torch.ops.speedgpt.linear_relu2_backward_hopper", lambda: torch.ops.speedgpt.linear_relu2_backward_hopper(gy, c_proj, post), 200),
         ("fused_relu2_mlp forward, no grad", fwd_only(K.fused_relu2_mlp), 100),
         ("reference MLP forward, no grad", fwd_only(relu2_mlp_reference), 100),
         ("fused_relu2_mlp forward, grad on (graph dropped)", fwd_grad(K.fused_relu2_mlp), 100),
@@ -113,6 +116,7 @@ def main():
               f"{prof.key_averages().table(sort_by='cpu_time_total', row_limit=30, max_name_column_width=70)}\n```", flush=True)
     if compiled_only: return
     for name, fn in [("torch.ops.speedgpt.linear_relu2", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc)),
+                     ("_launch_relu2_grad_hopper", lambda: K._launch_relu2_grad_hopper(gy, c_proj, post)),
                      ("fused_relu2_mlp forward, grad on", fwd_grad(K.fused_relu2_mlp)),
                      ("fused_relu2_mlp forward, grad on, through the ops", op_path(fwd_grad(K.fused_relu2_mlp)))]:
         fn(); torch.cuda.synchronize()

@@ -15,10 +15,12 @@ It was no faster (165 µs). Its probes split the epilogue's cost: the HBM read o
 root ~8, the shared-memory round trip ~4; and its main loop was ~15 µs slower than Triton's.
 
 This file keeps that first version (v1), with probe switches that take one cost away at a time, and times
-it beside the package's kernel (`speedgpt.kernels._relu2_grad_hopper_kernel`: one m64n256 accumulator, a
-division-free producer, post fetched POST_LEAD steps before the tile ends). The variants that finished
-half or all of a tile under the next tile's first product, v2 with its own probes and BLOCK_K 32 were
-measured (logs in bench/results/2026-12-02-h200/) and then dropped; their code is at commit 7e3a441.
+it beside the package's kernel (`speedgpt.kernels._relu2_grad_hopper_kernel`). The package's kernel was v2
+until commit 36d4eb9 (one m64n256 accumulator, a division-free producer, post fetched by TMA POST_LEAD steps
+before the tile ends, all in one instruction stream); it is now warp-specialized (bench/relu2_gluon_ws.py).
+The variants that finished half or all of a tile under the next tile's first product, v2 with its own probes
+and BLOCK_K 32 were measured (logs in bench/results/2026-12-02-h200/) and then dropped; their code is at
+commit 7e3a441.
 
 Run on the device:  PYTHONPATH=. python3 bench/relu2_gluon.py            (checks against float64, then times)
 Compile only (CPU): PYTHONPATH=. python3 bench/relu2_gluon.py --compile  (sm_90 cubin, prints registers / spills)
@@ -167,10 +169,9 @@ def launch_v1(a, b, post=None, probe=0, tile=TILE):
     return out
 
 
-def launch_package(g, w, post, lead=None):
-    "The package's Gluon backward (`speedgpt.kernels`), with another POST_LEAD if asked."
-    tile = K.RELU2_GRAD_HOPPER_TILE if lead is None else dict(K.RELU2_GRAD_HOPPER_TILE, POST_LEAD=lead)
-    return K._launch_relu2_grad_hopper(g, w, post, tile)
+def launch_package(g, w, post):
+    "The package's Gluon backward (`speedgpt.kernels`; warp-specialized since 2026-12-02, see relu2_gluon_ws.py)."
+    return K._launch_relu2_grad_hopper(g, w, post)
 
 
 def compile_sm90(kernel, pointers, consts, label, **options):
@@ -216,8 +217,8 @@ def main():
         ref_grad = (g.double() @ w.double().T) * 2 * post.double().sqrt()
         ef = ((post.double() - ref_post).norm() / ref_post.norm()).item()
         ebs = [((o.double() - ref_grad).norm() / ref_grad.norm()).item()
-               for o in (launch_v1(g, w, post), launch_package(g, w, post), launch_package(g, w, post, lead=11))]
-        print(f"shape {m}x{k}x{n}: v1 fwd rel err {ef:.2e}, bwd rel err (v1, package, package lead 11) "
+               for o in (launch_v1(g, w, post), launch_package(g, w, post))]
+        print(f"shape {m}x{k}x{n}: v1 fwd rel err {ef:.2e}, bwd rel err (v1, package) "
               + " ".join(f"{e:.2e}" for e in ebs), flush=True)
         assert ef < 1e-2 and max(ebs) < 1e-2, "mismatch"
     m, k, n = 16384, 768, 3072
@@ -239,8 +240,7 @@ def main():
         "probe v1: no sqrt": lambda: launch_v1(g, w, post, probe=3),
         "matmul only (cuBLAS)": lambda: g @ w.T,
     }
-    for lead in (11, 8, 6, 4, 2):
-        rows[f"bwd package gluon, post lead {lead}"] = lambda lead=lead: launch_package(g, w, post, lead)
+    rows["bwd package gluon"] = lambda: launch_package(g, w, post)
     flops = 2 * m * k * n
     for rep in range(2):
         for name, fn in rows.items():

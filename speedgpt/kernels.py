@@ -158,13 +158,15 @@ try:
     from triton.experimental import gluon
     from triton.experimental.gluon import language as gl
     from triton.experimental.gluon.language.nvidia.hopper import (
-        tma as gl_tma, mbarrier as gl_mbarrier, fence_async_shared, warpgroup_mma, warpgroup_mma_wait)
+        tma as gl_tma, mbarrier as gl_mbarrier, warpgroup_mma, warpgroup_mma_wait)
 except ImportError:    # no Triton, or one without Gluon (before 3.5)
     gluon = gl = None
 
 HAS_GLUON = gluon is not None
 HOPPER_BACKWARD = True
-RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, POST_LEAD=4, num_warps=8)
+# 8 warps multiply, 4 finish: the epilogue warps run with EPILOGUE_REGS registers, the multiplying ones take the rest
+RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, CHUNK=16, EPILOGUE_REGS=112,
+                              num_warps=8)
 
 def _gluon_jit(fn):
     "`gluon.jit` when Gluon is installed; otherwise the plain function (defined, never launched)."
@@ -198,75 +200,105 @@ def _gl_load_step(state, live, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps, t
     return step + 1, t, ks, off_m, off_n
 
 @_gluon_jit
-def _relu2_grad_hopper_kernel(g_ptr, w_ptr, out_ptr, post_ptr, M, N, K,
-                              BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
-                              GROUP_M: gl.constexpr, STAGES: gl.constexpr, POST_LEAD: gl.constexpr,
-                              NUM_SMS: gl.constexpr, num_warps: gl.constexpr):
-    "out = (g @ w.T) * 2 sqrt(post); g (M, K), w (N, K), post and out (M, N), bf16 row-major. Persistent, sm_90."
-    dtype: gl.constexpr = gl.bfloat16
-    a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_K], dtype)
-    b_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, BLOCK_K], dtype)
-    c_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_N], dtype)
+def _relu2_grad_products(a_desc, b_desc, a_bufs, b_bufs, ready, prod_buf, prod_ready, prod_free, tiles_m, tiles_n,
+                         k_steps, my_tiles, BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
+                         GROUP_M: gl.constexpr, STAGES: gl.constexpr, NUM_SMS: gl.constexpr, num_warps: gl.constexpr):
+    "The multiplying warps: g @ w.T tile after tile, loads STAGES - 1 steps ahead; each product goes to prod_buf."
     # the accumulator as wgmma leaves it: each warp 16 rows of m64n256 products, 8 warps for 128 rows
     acc_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
                                                          instr_shape=[16, BLOCK_N, 16])
-    a_desc = gl_tma.make_tensor_descriptor(g_ptr, [M, K], [K, 1], [BLOCK_M, BLOCK_K], a_layout)
-    b_desc = gl_tma.make_tensor_descriptor(w_ptr, [N, K], [K, 1], [BLOCK_N, BLOCK_K], b_layout)
-    out_desc = gl_tma.make_tensor_descriptor(out_ptr, [M, N], [N, 1], [BLOCK_M, BLOCK_N], c_layout)
-    post_desc = gl_tma.make_tensor_descriptor(post_ptr, [M, N], [N, 1], [BLOCK_M, BLOCK_N], c_layout)
-
-    # 3 x (16 + 32) KB of operand stages and one 64 KB tile that takes post in and sends the result out
-    a_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_M, BLOCK_K], a_layout)
-    b_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_N, BLOCK_K], b_layout)
-    c_buf = gl.allocate_shared_memory(dtype, [BLOCK_M, BLOCK_N], c_layout)
-    ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], gl_mbarrier.MBarrierLayout())
-    post_ready = gl.allocate_shared_memory(gl.int64, [1, 1], gl_mbarrier.MBarrierLayout())
-    for i in gl.static_range(STAGES):
-        gl_mbarrier.init(ready.index(i), count=1)
-    gl_mbarrier.init(post_ready.index(0), count=1)
-
-    tiles_m = gl.cdiv(M, BLOCK_M)
-    tiles_n = gl.cdiv(N, BLOCK_N)
-    k_steps = gl.cdiv(K, BLOCK_K)
-    my_tiles = gl.cdiv(tiles_m * tiles_n - gl.program_id(0), NUM_SMS)
     total_steps = my_tiles * k_steps
-    # late enough that the previous tile's store has left c_buf (waiting for it stalls the products),
-    # early enough that post is in before the epilogue
-    post_at = gl.maximum(k_steps - POST_LEAD, 0)
-
     first_m, first_n = _gl_tile_origin(gl.program_id(0), tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
     load = (0, 0, 0, first_m, first_n)       # producer: step, tile number, k step, tile origin
     for i in gl.static_range(STAGES - 1):
         load = _gl_load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps,
                              tiles_m, tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
     consumed = 0
-    post_phase = 0
     for t in range(my_tiles):
-        off_m, off_n = _gl_tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
         acc = gl.zeros((BLOCK_M, BLOCK_N), gl.float32, acc_layout)
         for ks in range(k_steps):
             s = consumed % STAGES
             gl_mbarrier.wait(ready.index(s), (consumed // STAGES) & 1)
             acc = warpgroup_mma(a_bufs.index(s), b_bufs.index(s).permute((1, 0)), acc, is_async=True)
-            acc = warpgroup_mma_wait(1, deps=(acc,))     # the previous step's product is done: its stage is free
+            acc = warpgroup_mma_wait(1, deps=(acc,))     # this warpgroup's previous product is done...
             consumed += 1
+            gl.thread_barrier()                          # ...and the other's: its stage can be refilled
             load = _gl_load_step(load, load[0] < total_steps, a_desc, b_desc, a_bufs, b_bufs, ready, k_steps,
                                  tiles_m, tiles_n, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS)
-            if ks == post_at:
-                gl_tma.store_wait(pendings=0)
-                gl_mbarrier.expect(post_ready.index(0), post_desc.block_type.nbytes)
-                gl_tma.async_copy_global_to_shared(post_desc, [off_m, off_n], post_ready.index(0), c_buf)
         acc = warpgroup_mma_wait(0, deps=(acc,))
-        gl_mbarrier.wait(post_ready.index(0), post_phase)
-        post_phase ^= 1
-        post = c_buf.load(acc_layout).to(gl.float32)
-        c_buf.store((acc * 2.0 * gl.sqrt(post)).to(dtype))     # dL/dpre = dL/dpost * 2 relu(pre)
-        fence_async_shared()
-        gl_tma.async_copy_shared_to_global(out_desc, [off_m, off_n], c_buf)
-    gl_tma.store_wait(pendings=0)
+        product = acc.to(gl.bfloat16)                    # what cuBLAS hands the unfused reference
+        gl_mbarrier.wait(prod_free.index(0), (t & 1) ^ 1)  # the epilogue is done with the previous product
+        prod_buf.store(product)
+        gl.thread_barrier()
+        gl_mbarrier.arrive(prod_ready.index(0))
+
+@_gluon_jit
+def _relu2_grad_epilogue(out_ptr, post_ptr, prod_buf, prod_ready, prod_free, M, N, tiles_m, tiles_n, my_tiles,
+                         BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, GROUP_M: gl.constexpr,
+                         NUM_SMS: gl.constexpr, CHUNK: gl.constexpr):
+    "The finishing warps (4): per tile, post from HBM in CHUNK-row pieces, out = product * 2 sqrt(post)."
+    # a warp covers a row of 256 columns, 8 contiguous bf16 (16 bytes) per thread
+    layout: gl.constexpr = gl.BlockedLayout(size_per_thread=[1, 8], threads_per_warp=[1, 32], warps_per_cta=[4, 1],
+                                            order=[1, 0])
+    rows = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, layout))
+    cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, layout))
+    for t in range(my_tiles):
+        off_m, off_n = _gl_tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
+        col_ok = (off_n + cols) < N
+        r = off_m + rows
+        offs = r.to(gl.int64)[:, None] * N + (off_n + cols)[None, :]
+        ok = (r < M)[:, None] & col_ok[None, :]
+        post = gl.load(post_ptr + offs, mask=ok, other=0.0)      # the first piece while the product is computed
+        gl_mbarrier.wait(prod_ready.index(0), t & 1)
+        for c in gl.static_range(BLOCK_M // CHUNK):
+            if c + 1 < BLOCK_M // CHUNK:                          # the next piece in flight during this one
+                r_next = off_m + (c + 1) * CHUNK + rows
+                offs_next = r_next.to(gl.int64)[:, None] * N + (off_n + cols)[None, :]
+                ok_next = (r_next < M)[:, None] & col_ok[None, :]
+                post_next = gl.load(post_ptr + offs_next, mask=ok_next, other=0.0)
+            product = prod_buf.slice(c * CHUNK, CHUNK, dim=0).load(layout).to(gl.float32)
+            grad = product * 2.0 * gl.sqrt(post.to(gl.float32))     # dL/dpre = dL/dpost * 2 relu(pre)
+            gl.store(out_ptr + offs, grad.to(gl.bfloat16), mask=ok)
+            if c + 1 < BLOCK_M // CHUNK:
+                post, offs, ok = post_next, offs_next, ok_next
+        gl.thread_barrier()
+        gl_mbarrier.arrive(prod_free.index(0))
+
+@_gluon_jit
+def _relu2_grad_hopper_kernel(g_ptr, w_ptr, out_ptr, post_ptr, M, N, K,
+                              BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
+                              GROUP_M: gl.constexpr, STAGES: gl.constexpr, NUM_SMS: gl.constexpr,
+                              CHUNK: gl.constexpr, EPILOGUE_REGS: gl.constexpr, num_warps: gl.constexpr):
+    "out = (g @ w.T) * 2 sqrt(post); g (M, K), w (N, K), post and out (M, N), bf16 row-major. Persistent, sm_90."
+    dtype: gl.constexpr = gl.bfloat16
+    a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_K], dtype)
+    b_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, BLOCK_K], dtype)
+    prod_layout: gl.constexpr = gl.SwizzledSharedLayout(vec=8, per_phase=1, max_phase=8, order=[1, 0])
+    a_desc = gl_tma.make_tensor_descriptor(g_ptr, [M, K], [K, 1], [BLOCK_M, BLOCK_K], a_layout)
+    b_desc = gl_tma.make_tensor_descriptor(w_ptr, [N, K], [K, 1], [BLOCK_N, BLOCK_K], b_layout)
+    # 3 x (16 + 32) KB of operand stages and the 64 KB product handed from one group of warps to the other
+    a_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_M, BLOCK_K], a_layout)
+    b_bufs = gl.allocate_shared_memory(dtype, [STAGES, BLOCK_N, BLOCK_K], b_layout)
+    prod_buf = gl.allocate_shared_memory(dtype, [BLOCK_M, BLOCK_N], prod_layout)
+    ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], gl_mbarrier.MBarrierLayout())
+    prod_ready = gl.allocate_shared_memory(gl.int64, [1, 1], gl_mbarrier.MBarrierLayout())
+    prod_free = gl.allocate_shared_memory(gl.int64, [1, 1], gl_mbarrier.MBarrierLayout())
     for i in gl.static_range(STAGES):
-        gl_mbarrier.invalidate(ready.index(i))
-    gl_mbarrier.invalidate(post_ready.index(0))
+        gl_mbarrier.init(ready.index(i), count=1)
+    gl_mbarrier.init(prod_ready.index(0), count=1)
+    gl_mbarrier.init(prod_free.index(0), count=1)
+
+    tiles_m = gl.cdiv(M, BLOCK_M)
+    tiles_n = gl.cdiv(N, BLOCK_N)
+    k_steps = gl.cdiv(K, BLOCK_K)
+    my_tiles = gl.cdiv(tiles_m * tiles_n - gl.program_id(0), NUM_SMS)
+    gl.warp_specialize([
+        (_relu2_grad_products, (a_desc, b_desc, a_bufs, b_bufs, ready, prod_buf, prod_ready, prod_free, tiles_m,
+                                tiles_n, k_steps, my_tiles, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS,
+                                num_warps)),
+        (_relu2_grad_epilogue, (out_ptr, post_ptr, prod_buf, prod_ready, prod_free, M, N, tiles_m, tiles_n, my_tiles,
+                                BLOCK_M, BLOCK_N, GROUP_M, NUM_SMS, CHUNK)),
+    ], worker_num_warps=[4], worker_num_regs=[EPILOGUE_REGS])
 
 @functools.cache
 def _is_sm90(device_index: int) -> bool:
@@ -289,7 +321,7 @@ def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor, tile: dict | N
     grid = min(num_sms(g.device.index or 0), triton.cdiv(M, tile["BLOCK_M"]) * triton.cdiv(N, tile["BLOCK_N"]))
     triton.set_allocator(_descriptor_scratch)
     _relu2_grad_hopper_kernel[(grid,)](g, w, out, post, M, N, K, tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"],
-                                       tile["GROUP_M"], tile["STAGES"], tile["POST_LEAD"], grid,
+                                       tile["GROUP_M"], tile["STAGES"], grid, tile["CHUNK"], tile["EPILOGUE_REGS"],
                                        num_warps=tile["num_warps"])
     return out
 
