@@ -169,6 +169,15 @@ def launch_v1(a, b, post=None, probe=0, tile=TILE):
     return out
 
 
+# awkward shapes (edges of every block, K below one block) and the speedrun shape; also used by relu2_gluon_ws.py
+SHAPES = [(1000, 200, 264), (16384, 768, 3072), (129, 72, 520), (300, 8, 2056)]
+
+
+def rel_err(out, ref):
+    "Relative Frobenius error of a bf16 result against its float64 reference."
+    return ((out.double() - ref).norm() / ref.norm()).item()
+
+
 def launch_package(g, w, post):
     "The package's Gluon backward (`speedgpt.kernels`; warp-specialized since 2026-12-02, see relu2_gluon_ws.py)."
     return K._launch_relu2_grad_hopper(g, w, post)
@@ -207,17 +216,15 @@ def main():
     from triton.testing import do_bench
     torch.manual_seed(0)
     dev, bf16 = "cuda", torch.bfloat16
-    # correctness on awkward shapes first (edges of every block), then the speedrun shape
-    for (m, k, n) in [(1000, 200, 264), (16384, 768, 3072), (129, 72, 520), (300, 8, 2056)]:
+    for (m, k, n) in SHAPES:                   # correctness first, then the speedrun shape's times
         x = torch.randn(m, k, device=dev, dtype=bf16)
         w = torch.randn(n, k, device=dev, dtype=bf16) / k ** 0.5
         ref_post = torch.relu(x.double() @ w.double().T) ** 2
         post = launch_v1(x, w)
         g = torch.randn(m, k, device=dev, dtype=bf16)
         ref_grad = (g.double() @ w.double().T) * 2 * post.double().sqrt()
-        ef = ((post.double() - ref_post).norm() / ref_post.norm()).item()
-        ebs = [((o.double() - ref_grad).norm() / ref_grad.norm()).item()
-               for o in (launch_v1(g, w, post), launch_package(g, w, post))]
+        ef = rel_err(post, ref_post)
+        ebs = [rel_err(o, ref_grad) for o in (launch_v1(g, w, post), launch_package(g, w, post))]
         print(f"shape {m}x{k}x{n}: v1 fwd rel err {ef:.2e}, bwd rel err (v1, package) "
               + " ".join(f"{e:.2e}" for e in ebs), flush=True)
         assert ef < 1e-2 and max(ebs) < 1e-2, "mismatch"

@@ -23,6 +23,7 @@ On the device:  PYTHONPATH=. python3 bench/relu2_gluon_ws.py    (float64 checks,
 import sys
 import torch
 import speedgpt.kernels as K
+from relu2_gluon import SHAPES, rel_err, compile_sm90
 
 TILE = K.RELU2_GRAD_HOPPER_TILE
 VARIANTS = {"package tile": TILE, "chunk 8": dict(TILE, CHUNK=8), "epilogue 152 regs": dict(TILE, EPILOGUE_REGS=152),
@@ -30,9 +31,9 @@ VARIANTS = {"package tile": TILE, "chunk 8": dict(TILE, CHUNK=8), "epilogue 152 
 
 
 def compile_only(tile=TILE):
-    from relu2_gluon import compile_sm90
     consts = {k: tile[k] for k in ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "STAGES")} | dict(
-        NUM_SMS=132, CHUNK=tile["CHUNK"], EPILOGUE_REGS=tile["EPILOGUE_REGS"], num_warps=tile["num_warps"])
+        NUM_SMS=132, CHUNK=tile["CHUNK"], EPILOGUE_WARPS=tile["EPILOGUE_WARPS"], EPILOGUE_REGS=tile["EPILOGUE_REGS"],
+        num_warps=tile["num_warps"])
     return compile_sm90(K._relu2_grad_hopper_kernel, ("g_ptr", "w_ptr", "out_ptr", "post_ptr"), consts,
                         f"warp-specialized, chunk {tile['CHUNK']}", num_warps=tile["num_warps"])
 
@@ -44,13 +45,12 @@ def main():
     from triton.testing import do_bench
     torch.manual_seed(0)
     dev, bf16 = "cuda", torch.bfloat16
-    for (m, k, n) in [(1000, 200, 264), (16384, 768, 3072), (129, 72, 520), (300, 8, 2056)]:
+    for (m, k, n) in SHAPES:
         g = torch.randn(m, k, device=dev, dtype=bf16)
         w = torch.randn(n, k, device=dev, dtype=bf16) / k ** 0.5
         post = torch.rand(m, n, device=dev).to(bf16)
         ref = (g.double() @ w.double().T) * 2 * post.double().sqrt()
-        errs = [((K._launch_relu2_grad_hopper(g, w, post, t).double() - ref).norm() / ref.norm()).item()
-                for t in VARIANTS.values()]
+        errs = [rel_err(K._launch_relu2_grad_hopper(g, w, post, t), ref) for t in VARIANTS.values()]
         print(f"shape {m}x{k}x{n}: rel err " + " ".join(f"{e:.2e}" for e in errs), flush=True)
         assert max(errs) < 1e-2, "mismatch"
     m, k, n = 16384, 768, 3072

@@ -164,9 +164,9 @@ except ImportError:    # no Triton, or one without Gluon (before 3.5)
 
 HAS_GLUON = gluon is not None
 HOPPER_BACKWARD = True
-# 8 warps multiply, 4 finish: the epilogue warps run with EPILOGUE_REGS registers, the multiplying ones take the rest
-RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, CHUNK=16, EPILOGUE_REGS=112,
-                              num_warps=8)
+# num_warps (8) multiply, EPILOGUE_WARPS (4) finish with EPILOGUE_REGS registers; the multiplying ones take the rest
+RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, CHUNK=16, EPILOGUE_WARPS=4,
+                              EPILOGUE_REGS=112, num_warps=8)
 
 def _gluon_jit(fn):
     "`gluon.jit` when Gluon is installed; otherwise the plain function (defined, never launched)."
@@ -233,34 +233,39 @@ def _relu2_grad_products(a_desc, b_desc, a_bufs, b_bufs, ready, prod_buf, prod_r
         gl_mbarrier.arrive(prod_ready.index(0))
 
 @_gluon_jit
+def _gl_piece(post_ptr, first_row, rows, cols, col_ok, M, N):
+    "Offsets and mask of one piece of the tile (rows first_row + rows, columns cols), and its post, loaded now."
+    r = first_row + rows
+    offs = r.to(gl.int64)[:, None] * N + cols[None, :]
+    ok = (r < M)[:, None] & col_ok[None, :]
+    return offs, ok, gl.load(post_ptr + offs, mask=ok, other=0.0)
+
+@_gluon_jit
 def _relu2_grad_epilogue(out_ptr, post_ptr, prod_buf, prod_ready, prod_free, M, N, tiles_m, tiles_n, my_tiles,
                          BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, GROUP_M: gl.constexpr,
-                         NUM_SMS: gl.constexpr, CHUNK: gl.constexpr):
-    "The finishing warps (4): per tile, post from HBM in CHUNK-row pieces, out = product * 2 sqrt(post)."
+                         NUM_SMS: gl.constexpr, CHUNK: gl.constexpr, EPILOGUE_WARPS: gl.constexpr):
+    "The finishing warps: per tile, post from HBM in CHUNK-row pieces, out = product * 2 sqrt(post)."
     # a warp covers a row of 256 columns, 8 contiguous bf16 (16 bytes) per thread
-    layout: gl.constexpr = gl.BlockedLayout(size_per_thread=[1, 8], threads_per_warp=[1, 32], warps_per_cta=[4, 1],
-                                            order=[1, 0])
+    layout: gl.constexpr = gl.BlockedLayout(size_per_thread=[1, 8], threads_per_warp=[1, 32],
+                                            warps_per_cta=[EPILOGUE_WARPS, 1], order=[1, 0])
+    PIECES: gl.constexpr = BLOCK_M // CHUNK
     rows = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, layout))
     cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, layout))
     for t in range(my_tiles):
         off_m, off_n = _gl_tile_origin(gl.program_id(0) + t * NUM_SMS, tiles_m, tiles_n, BLOCK_M, BLOCK_N, GROUP_M)
         col_ok = (off_n + cols) < N
-        r = off_m + rows
-        offs = r.to(gl.int64)[:, None] * N + (off_n + cols)[None, :]
-        ok = (r < M)[:, None] & col_ok[None, :]
-        post = gl.load(post_ptr + offs, mask=ok, other=0.0)      # the first piece while the product is computed
+        # the first piece while the product is computed
+        offs, ok, post = _gl_piece(post_ptr, off_m, rows, off_n + cols, col_ok, M, N)
         gl_mbarrier.wait(prod_ready.index(0), t & 1)
-        for c in gl.static_range(BLOCK_M // CHUNK):
-            if c + 1 < BLOCK_M // CHUNK:                          # the next piece in flight during this one
-                r_next = off_m + (c + 1) * CHUNK + rows
-                offs_next = r_next.to(gl.int64)[:, None] * N + (off_n + cols)[None, :]
-                ok_next = (r_next < M)[:, None] & col_ok[None, :]
-                post_next = gl.load(post_ptr + offs_next, mask=ok_next, other=0.0)
+        for c in gl.static_range(PIECES):
+            if c + 1 < PIECES:                                    # the next piece in flight during this one
+                offs_next, ok_next, post_next = _gl_piece(post_ptr, off_m + (c + 1) * CHUNK, rows, off_n + cols,
+                                                          col_ok, M, N)
             product = prod_buf.slice(c * CHUNK, CHUNK, dim=0).load(layout).to(gl.float32)
             grad = product * 2.0 * gl.sqrt(post.to(gl.float32))     # dL/dpre = dL/dpost * 2 relu(pre)
             gl.store(out_ptr + offs, grad.to(gl.bfloat16), mask=ok)
-            if c + 1 < BLOCK_M // CHUNK:
-                post, offs, ok = post_next, offs_next, ok_next
+            if c + 1 < PIECES:
+                offs, ok, post = offs_next, ok_next, post_next
         gl.thread_barrier()
         gl_mbarrier.arrive(prod_free.index(0))
 
@@ -268,7 +273,8 @@ def _relu2_grad_epilogue(out_ptr, post_ptr, prod_buf, prod_ready, prod_free, M, 
 def _relu2_grad_hopper_kernel(g_ptr, w_ptr, out_ptr, post_ptr, M, N, K,
                               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, BLOCK_K: gl.constexpr,
                               GROUP_M: gl.constexpr, STAGES: gl.constexpr, NUM_SMS: gl.constexpr,
-                              CHUNK: gl.constexpr, EPILOGUE_REGS: gl.constexpr, num_warps: gl.constexpr):
+                              CHUNK: gl.constexpr, EPILOGUE_WARPS: gl.constexpr, EPILOGUE_REGS: gl.constexpr,
+                              num_warps: gl.constexpr):
     "out = (g @ w.T) * 2 sqrt(post); g (M, K), w (N, K), post and out (M, N), bf16 row-major. Persistent, sm_90."
     dtype: gl.constexpr = gl.bfloat16
     a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, BLOCK_K], dtype)
@@ -297,8 +303,8 @@ def _relu2_grad_hopper_kernel(g_ptr, w_ptr, out_ptr, post_ptr, M, N, K,
                                 tiles_n, k_steps, my_tiles, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, STAGES, NUM_SMS,
                                 num_warps)),
         (_relu2_grad_epilogue, (out_ptr, post_ptr, prod_buf, prod_ready, prod_free, M, N, tiles_m, tiles_n, my_tiles,
-                                BLOCK_M, BLOCK_N, GROUP_M, NUM_SMS, CHUNK)),
-    ], worker_num_warps=[4], worker_num_regs=[EPILOGUE_REGS])
+                                BLOCK_M, BLOCK_N, GROUP_M, NUM_SMS, CHUNK, EPILOGUE_WARPS)),
+    ], worker_num_warps=[EPILOGUE_WARPS], worker_num_regs=[EPILOGUE_REGS])
 
 @functools.cache
 def _is_sm90(device_index: int) -> bool:
@@ -321,7 +327,8 @@ def _launch_relu2_grad_hopper(g: Tensor, w: Tensor, post: Tensor, tile: dict | N
     grid = min(num_sms(g.device.index or 0), triton.cdiv(M, tile["BLOCK_M"]) * triton.cdiv(N, tile["BLOCK_N"]))
     triton.set_allocator(_descriptor_scratch)
     _relu2_grad_hopper_kernel[(grid,)](g, w, out, post, M, N, K, tile["BLOCK_M"], tile["BLOCK_N"], tile["BLOCK_K"],
-                                       tile["GROUP_M"], tile["STAGES"], grid, tile["CHUNK"], tile["EPILOGUE_REGS"],
+                                       tile["GROUP_M"], tile["STAGES"], grid, tile["CHUNK"], tile["EPILOGUE_WARPS"],
+                                       tile["EPILOGUE_REGS"],
                                        num_warps=tile["num_warps"])
     return out
 
