@@ -13,8 +13,8 @@ Now the warps that multiply never touch `post`:
                                           the product from the shared buffer, (.) * 2 sqrt(post), stored
 
 First measured on 2026-12-02 (H200): 134.7 µs vs 143.3 for v2 in the same process (this file at commit
-36d4eb9, its own copy of the kernel; log bench/results/2026-12-02-h200/relu2_gluon_ws-1.log). A separate 1-warp TMA producer makes 16
-warps after rounding to warpgroups, 128 registers at launch, and ptxas then refuses the m64n256 product
+36d4eb9, its own copy of the kernel; log bench/results/2026-12-02-h200/relu2_gluon_ws-1.log). A separate
+1-warp TMA producer makes 16 warps after rounding to warpgroups, 128 registers at launch, and ptxas then refuses the m64n256 product
 (which needs 154): the multiplying warps issue their own loads.
 
 Compile only (CPU, Triton >= 3.5 importable):  PYTHONPATH=. python3 bench/relu2_gluon_ws.py --compile
