@@ -32,12 +32,12 @@ def rope_frequencies(head_dim: int, base: float = 1024.0) -> Tensor:
 # %% ../nbs/02_attention.ipynb #02attention-014
 class Rotary(nn.Module):
     "Half-truncated RoPE for sequences of up to `max_seq_len` tokens, with YaRN updates and the attention scale."
-    def __init__(self, head_dim: int, max_seq_len: int, *, base: float = 1024.0, block_size: int = 128,
+    def __init__(self, head_dim: int, max_seq_len: int, *, base: float = 1024.0, window_block_tokens: int = 128,
                  paired: bool = False, attn_scale: float = 0.1):
         super().__init__()
         if head_dim % 4: raise ValueError(f"head_dim={head_dim} must be a multiple of 4 (half the head rotates, in pairs)")
         if max_seq_len <= 0: raise ValueError(f"max_seq_len={max_seq_len} must be a positive number of tokens")
-        self.head_dim, self.max_seq_len, self.base, self.block_size = head_dim, max_seq_len, base, block_size
+        self.head_dim, self.max_seq_len, self.base, self.window_block_tokens = head_dim, max_seq_len, base, window_block_tokens
         self.paired, self.initial_attn_scale = paired, attn_scale
         num_positions = 2 * max_seq_len if paired else max_seq_len
         self.register_buffer("cos", torch.zeros(num_positions, head_dim // 4), persistent=False)
@@ -66,8 +66,8 @@ class Rotary(nn.Module):
         "Stretch the slow frequencies and raise `attn_scale` for a window growing from old to new blocks."
         if old_window_blocks <= 0 or new_window_blocks <= 0:
             raise ValueError(f"window blocks must be positive, got {old_window_blocks} -> {new_window_blocks}")
-        self._set_frequencies(yarn_frequencies(self._freq64, self.block_size * old_window_blocks,
-                                               self.block_size * new_window_blocks))
+        self._set_frequencies(yarn_frequencies(self._freq64, self.window_block_tokens * old_window_blocks,
+                                               self.window_block_tokens * new_window_blocks))
         self.attn_scale = yarn_attn_scale(self.attn_scale, old_window_blocks, new_window_blocks)
 
     def forward(self, x: Tensor) -> Tensor:

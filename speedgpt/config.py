@@ -61,7 +61,7 @@ class ModelConfig:
     fused_kernels: bool = True           # Triton MLP + cross-entropy on CUDA; the chunked cross-entropy on CPU
     fused_mlp: bool = True               # with fused_kernels on CUDA: the fused ReLU² MLP kernel (false: torch's MLP)
     attention_backend: str = "auto"      # auto | varlen | fa3 | flex | sdpa
-    block_size: int = 128                # sliding windows are counted in blocks of this many tokens
+    window_block_tokens: int = 128                # sliding windows are counted in blocks of this many tokens
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
@@ -214,7 +214,7 @@ def _check_layers(m: ModelConfig, name: str):
 def validate(cfg: Config):
     "Raise `ConfigError` naming the first field that cannot work."
     m, d, o, s, r = cfg.model, cfg.data, cfg.optim, cfg.schedule, cfg.run
-    for name in ("vocab_size", "num_layers", "model_dim", "num_heads", "head_dim", "mlp_ratio", "block_size"):
+    for name in ("vocab_size", "num_layers", "model_dim", "num_heads", "head_dim", "mlp_ratio", "window_block_tokens"):
         _check(isinstance(getattr(m, name), int) and getattr(m, name) > 0, f"model.{name}", getattr(m, name), "a positive integer")
     _check(m.num_heads * m.head_dim == m.model_dim, "model.num_heads", m.num_heads,
            f"num_heads * head_dim must equal model_dim ({m.num_heads}*{m.head_dim} != {m.model_dim})")

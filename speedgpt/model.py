@@ -100,7 +100,7 @@ def softcapped_mtp_loss_reference(logits: Tensor, targets: Tensor, mtp_weights: 
 class ForwardArgs:
     "Per-step inputs from the schedule."
     mtp_weights: Tensor          # (k,) float32, weight of predicting token t+j from row t
-    window_short_blocks: int     # short sliding window, in blocks of cfg.block_size tokens
+    window_short_blocks: int     # short sliding window, in blocks of cfg.window_block_tokens tokens
     window_long_blocks: int      # long sliding window
     max_seqlen: int              # longest document in the batch (bound for the varlen kernels)
 
@@ -194,7 +194,7 @@ class GPT(nn.Module):
         self.skip_gate = self._param(torch.zeros(len(cfg.unet_skips), gate_dim), "skip_gate") if cfg.unet_skips else None
         # -- blocks and rotary tables (plain and paired heads share frequencies, not positions) --
         self.blocks = nn.ModuleList(Block(cfg, p) for p in self.plan)
-        rotary = dict(base=cfg.rope_base, block_size=cfg.block_size, attn_scale=cfg.attn_scale)
+        rotary = dict(base=cfg.rope_base, window_block_tokens=cfg.window_block_tokens, attn_scale=cfg.attn_scale)
         self.rotary = Rotary(cfg.head_dim, max_seq_len, paired=False, **rotary)
         self.rotary_paired = Rotary(cfg.head_dim, max_seq_len, paired=True, **rotary) if cfg.paired_head_layers else None
         # -- head, stored transposed (D, V) --
@@ -281,8 +281,8 @@ class GPT(nn.Module):
         c_fcs, c_projs = self.mlp_bank[:, 0].unbind(0), self.mlp_bank[:, 1].unbind(0)
         attn_gates = self.attn_gate_bank.unbind(0) if self.attn_gate_bank is not None else None
         ve_gates = self.ve_gate_bank.unbind(0) if self.ve_gate_bank is not None else None
-        short_window = fwd.window_short_blocks * cfg.block_size
-        long_window = fwd.window_long_blocks * cfg.block_size
+        short_window = fwd.window_short_blocks * cfg.window_block_tokens
+        long_window = fwd.window_long_blocks * cfg.window_block_tokens
         saved, x_backout = {}, None
         for p, block in zip(plan, self.blocks):
             for k in p.skips_in:                                                 # U-net skip ending here
