@@ -26,7 +26,6 @@ class LayerPlan:
     "What layer `layer` holds and where its weights are."
     layer: int
     attn_index: int | None       # row of attn_bank / attn_gate_bank, None: no attention
-    mlp_index: int | None        # row of mlp_bank, None: no MLP
     long_window: bool            # long (else short) sliding window
     paired_heads: bool
     ve_table: int | None         # value-embedding table read by this layer
@@ -37,14 +36,11 @@ class LayerPlan:
 
 def layer_plan(cfg: ModelConfig) -> list[LayerPlan]:
     "One `LayerPlan` per layer, from the config's layer patterns."
-    mlp_skip = tuple(getattr(cfg, "mlp_skip_layers", ()))
     attn_layers = [i for i in range(cfg.num_layers) if i not in cfg.attn_skip_layers]
-    mlp_layers = [i for i in range(cfg.num_layers) if i not in mlp_skip]
     ve_table = dict(zip(cfg.value_embed_layers, cfg.value_embed_tables))
     ve_layers = [i for i in range(cfg.num_layers) if i in ve_table]
     return [LayerPlan(layer=i,
                       attn_index=attn_layers.index(i) if i in attn_layers else None,
-                      mlp_index=mlp_layers.index(i) if i in mlp_layers else None,
                       long_window=i in cfg.long_window_layers,
                       paired_heads=i in cfg.paired_head_layers,
                       ve_table=ve_table.get(i),
@@ -55,15 +51,15 @@ def layer_plan(cfg: ModelConfig) -> list[LayerPlan]:
             for i in range(cfg.num_layers)]
 
 def describe_layers(cfg: ModelConfig) -> str:
-    "A text table of the per-layer structure (attention, MLP, window, paired heads, value embeds, skips, backout)."
-    rows = [f"{'layer':>5} {'attn':>5} {'window':>6} {'paired':>6} {'key-off':>7} {'ve':>4} {'mlp':>4} {'skip':>10} {'backout':>7}"]
+    "A text table of the per-layer structure (attention, window, paired heads, key offset, value embeds, skips, backout)."
+    rows = [f"{'layer':>5} {'attn':>5} {'window':>6} {'paired':>6} {'key-off':>7} {'ve':>4} {'skip':>10} {'backout':>7}"]
     for p in layer_plan(cfg):
         attn = p.attn_index is not None
         skip = ",".join([f"from {cfg.unet_skips[k][0]}" for k in p.skips_in] + (["out"] if p.skip_source else []))
         rows.append(f"{p.layer:>5} {'yes' if attn else '-':>5} {('long' if p.long_window else 'short') if attn else '-':>6} "
                     f"{'yes' if p.paired_heads else '-':>6} "
                     f"{'yes' if attn and cfg.key_offset and p.long_window and not p.paired_heads else '-':>7} "
-                    f"{'-' if p.ve_table is None else 've' + str(p.ve_table):>4} {'yes' if p.mlp_index is not None else '-':>4} "
+                    f"{'-' if p.ve_table is None else 've' + str(p.ve_table):>4} "
                     f"{skip or '-':>10} {'yes' if p.backout else '-':>7}")
     return "\n".join(rows)
 
@@ -153,18 +149,15 @@ def scalar_groups(cfg: ModelConfig) -> dict[str, list[float]]:
 
 # %% ../nbs/04_model.ipynb #04model-033
 class Block(nn.Module):
-    "Pre-norm attention (unless the layer has none) and pre-norm MLP (unless the layer has none)."
+    "Pre-norm attention (unless the layer has none), then pre-norm ReLU² MLP."
     def __init__(self, cfg: ModelConfig, plan: LayerPlan):
         super().__init__()
         self.attn = CausalSelfAttention(cfg, plan.layer) if plan.attn_index is not None else None
-        self.has_mlp = plan.mlp_index is not None
 
-    def forward(self, x: Tensor, mlp: Callable, qkvo_w: Tensor | None, c_fc: Tensor | None, c_proj: Tensor | None,
-                **attn_args) -> Tensor:
+    def forward(self, x: Tensor, mlp: Callable, qkvo_w: Tensor | None, c_fc: Tensor, c_proj: Tensor, **attn_args) -> Tensor:
         "x (T, D) -> (T, D)."
         if self.attn is not None: x = x + self.attn(rms_norm(x)[None], qkvo_w, **attn_args)[0]
-        if self.has_mlp: x = x + mlp(rms_norm(x), c_fc, c_proj)
-        return x
+        return x + mlp(rms_norm(x), c_fc, c_proj)
 
 # %% ../nbs/04_model.ipynb #04model-035
 _FP32_LABELS = ("scalars", "x0_lambdas")  # kept in float32 when the rest goes to bf16 (record #64)
@@ -179,7 +172,7 @@ class GPT(nn.Module):
         self.plan = layer_plan(cfg)
         D, H, L, gate_dim = cfg.model_dim, cfg.num_heads, cfg.num_layers, cfg.gate_dim
         n_attn = sum(p.attn_index is not None for p in self.plan)
-        n_mlp = sum(p.mlp_index is not None for p in self.plan)
+        n_mlp = L                                                   # every layer has an MLP
         n_ve = len(cfg.value_embed_layers)
         # -- embeddings (03_embeddings) --
         self.embed = token_embedding(cfg)
@@ -299,10 +292,8 @@ class GPT(nn.Module):
                     lambdas=sa_lambdas[p.layer], ve=None if ve is None else ve[None],
                     ve_gate_w=ve_gates[p.ve_index] if ve is not None and ve_gates is not None else None,
                     attn_gate_w=attn_gates[p.attn_index] if attn_gates is not None else None)
-            x = block(x, self.ops.mlp,
-                      attn_w[p.attn_index] if p.attn_index is not None else None,
-                      c_fcs[p.mlp_index] if p.mlp_index is not None else None,
-                      c_projs[p.mlp_index] if p.mlp_index is not None else None, **attn_args)
+            x = block(x, self.ops.mlp, attn_w[p.attn_index] if p.attn_index is not None else None,
+                      c_fcs[p.layer], c_projs[p.layer], **attn_args)
             if p.skip_source: saved[p.layer] = x
             if p.backout: x_backout = x
             if trace is not None: trace.append(x.detach())
