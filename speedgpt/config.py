@@ -4,64 +4,68 @@
 
 # %% ../nbs/00_config.ipynb #00config-003
 from __future__ import annotations
-import argparse, dataclasses, json, math, sys, typing
+import argparse, dataclasses, json, math, re, sys, typing
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['GROUPS', 'PRESETS', 'next_multiple', 'ModelConfig', 'DataConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig',
-           'ConfigError', 'Config', 'validate', 'preset', 'parse_value', 'apply_overrides', 'settings_help',
-           'parse_args', 'default_preset']
+__all__ = ['GROUPS', 'RENAMED', 'PRESETS', 'next_multiple', 'setting', 'ModelConfig', 'DataConfig', 'OptimConfig',
+           'ScheduleConfig', 'RunConfig', 'ConfigError', 'Config', 'validate', 'preset', 'format_value', 'parse_value',
+           'apply_overrides', 'settings_help', 'help_text', 'parse_args', 'default_preset']
 
 # %% ../nbs/00_config.ipynb #00config-005
 def next_multiple(n: int, multiple: int) -> int:
     "Smallest multiple of `multiple` that is >= `n`."
     return -(-n // multiple) * multiple
 
+def setting(default, help: str):
+    "A config field and its one-line description, which `--help` prints beside its value."
+    return field(default=default, metadata={"help": help})
+
 # %% ../nbs/00_config.ipynb #00config-006
 @dataclass
 class ModelConfig:
     "Shape of the GPT and a switch for each architectural technique (defaults: record #64)."
-    vocab_size: int = 50257              # GPT-2 BPE tokens; the tables are padded to a multiple of 128
-    num_layers: int = 11
-    model_dim: int = 768
-    num_heads: int = 6
-    head_dim: int = 128
-    mlp_ratio: int = 4                   # MLP hidden width = mlp_ratio * model_dim
+    vocab_size: int = setting(50257, "GPT-2 BPE tokens; the tables are padded to a multiple of 128")
+    num_layers: int = setting(11, "transformer blocks")
+    model_dim: int = setting(768, "width of the residual stream (= num_heads * head_dim)")
+    num_heads: int = setting(6, "attention heads per layer")
+    head_dim: int = setting(128, "channels per head, a multiple of 4 (RoPE rotates half of them in pairs)")
+    mlp_ratio: int = setting(4, "MLP hidden width = mlp_ratio * model_dim")
     # -- layer patterns (indices into range(num_layers)) --
-    attn_skip_layers: tuple = (6,)       # layers with no attention at all (MLP only)
-    long_window_layers: tuple = (3, 10)  # layers using the long sliding window; others use the short one
-    paired_head_layers: tuple = (0, 2, 5, 9)  # layers whose heads attend in pairs
-    value_embed_layers: tuple = (0, 1, 8, 9, 10)  # layers that add a value embedding to V
-    value_embed_tables: tuple = (0, 1, 2, 3, 4)   # which table each of those layers reads
-    unet_skips: tuple = ((3, 6),)        # (from_layer, to_layer): output of `from` is added (gated) before `to`
-    backout_layer: int = 7               # residual at this layer's output is partly subtracted before the head; -1 = off
+    attn_skip_layers: tuple = setting((6,), "layers with no attention at all (MLP only)")
+    long_window_layers: tuple = setting((3, 10), "layers using the long sliding window; the others use the short one")
+    paired_head_layers: tuple = setting((0, 2, 5, 9), "layers whose heads attend in pairs")
+    value_embed_layers: tuple = setting((0, 1, 8, 9, 10), "layers that add a value embedding to V")
+    value_embed_tables: tuple = setting((0, 1, 2, 3, 4), "which value-embedding table each of those layers reads")
+    unet_skips: tuple = setting(((3, 6),), "(from_layer, to_layer) pairs: the output of `from` is added (gated) before `to`")
+    backout_layer: int = setting(7, "the residual at this layer's output is partly subtracted before the head; -1 = off")
     # -- technique switches --
-    qk_norm: bool = True
-    rope_base: float = 1024.0            # RoPE wavelengths span base**[0..1] over the rotated half of each head
-    attn_scale: float = 0.1              # softmax scale at the start (YaRN rescales it as windows grow)
-    key_offset: bool = True              # shift the non-rotated half of keys by one token on long-window layers
-    attn_gate: bool = True               # sigmoid gate per head on the attention output
-    ve_gate: bool = True                 # sigmoid gate on the value embedding mix
-    gate_dim: int = 12                   # gates read the first `gate_dim` channels of the residual
-    smear: bool = True                   # one-token look-back gate on the token embedding
-    bigram_vocab_mult: int = 5           # bigram hash table = mult * padded vocab rows; 0 = no bigram embedding
-    mimetic_init: bool = True            # V/O initialised so that V @ O.T ~ -beta * I
-    mimetic_beta: float = 0.05
-    mimetic_noise: float = 0.01
-    softcap: bool = True                 # logits -> a * sigmoid((logits + b) / c)
-    softcap_a: float = 23.0
-    softcap_b: float = 5.0
-    softcap_c: float = 7.5
-    fp8_head: bool = True                # FP8 matmul for the LM head when the GPU supports it
-    fp8_x_scale: float = 100 / 448
-    fp8_w_scale: float = 1.6 / 448
-    fp8_grad_scale: float = 0.75 / 448
-    mtp: bool = True                     # multi-token prediction loss (weights come from the schedule)
-    fused_kernels: bool = True           # Triton MLP + cross-entropy on CUDA; the chunked cross-entropy on CPU
-    fused_mlp: bool = True               # with fused_kernels on CUDA: the fused ReLU² MLP kernel (false: torch's MLP)
-    attention_backend: str = "auto"      # auto | varlen | fa3 | flex | sdpa
-    window_block_tokens: int = 128                # sliding windows are counted in blocks of this many tokens
+    qk_norm: bool = setting(True, "RMS-normalise queries and keys")
+    rope_base: float = setting(1024.0, "RoPE wavelengths span base**[0..1] over the rotated half of each head")
+    attn_scale: float = setting(0.1, "softmax scale at the start (YaRN rescales it as windows grow)")
+    key_offset: bool = setting(True, "shift the non-rotated half of keys by one token on long-window layers")
+    attn_gate: bool = setting(True, "sigmoid gate per head on the attention output")
+    ve_gate: bool = setting(True, "sigmoid gate on the value-embedding mix")
+    gate_dim: int = setting(12, "the gates read the first gate_dim channels of the residual")
+    smear: bool = setting(True, "one-token look-back gate on the token embedding")
+    bigram_vocab_mult: int = setting(5, "bigram hash table = mult * padded vocab rows; 0 = no bigram embedding")
+    mimetic_init: bool = setting(True, "V/O initialised so that V @ O.T ~ -beta * I")
+    mimetic_beta: float = setting(0.05, "beta of the mimetic init")
+    mimetic_noise: float = setting(0.01, "std of the Gaussian noise added to V and O at init")
+    softcap: bool = setting(True, "logits -> a * sigmoid((logits + b) / c)")
+    softcap_a: float = setting(23.0, "a of the softcap: the largest logit")
+    softcap_b: float = setting(5.0, "b of the softcap: shift before the sigmoid")
+    softcap_c: float = setting(7.5, "c of the softcap: width of the sigmoid")
+    fp8_head: bool = setting(True, "FP8 matmul for the LM head when the GPU supports it")
+    fp8_x_scale: float = setting(100 / 448, "FP8 head: activations are stored as x / scale in float8 (max 448)")
+    fp8_w_scale: float = setting(1.6 / 448, "FP8 head: weights are stored as w / scale in float8")
+    fp8_grad_scale: float = setting(0.75 / 448, "FP8 head: gradients are stored as g / scale in float8")
+    mtp: bool = setting(True, "multi-token prediction loss (weights come from the schedule)")
+    fused_kernels: bool = setting(True, "Triton MLP + cross-entropy on CUDA; the chunked cross-entropy on CPU")
+    fused_mlp: bool = setting(True, "with fused_kernels on CUDA: the fused ReLU² MLP kernel (false: torch's MLP)")
+    attention_backend: str = setting("auto", "auto | varlen | fa3 | flex | sdpa")
+    window_block_tokens: int = setting(128, "sliding windows are counted in blocks of this many tokens (not the context length)")
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
@@ -76,55 +80,55 @@ class ModelConfig:
 @dataclass
 class DataConfig:
     "Where tokens come from and how batches are cut."
-    corpus: str = "embedded"             # embedded | fineweb | a directory holding *_train_*.bin and *_val_*.bin
-    data_dir: str = ""                   # for fineweb: folder with the shards (default $SPEEDGPT_DATA or ./data/fineweb10B)
-    train_pattern: str = "*_train_*.bin"
-    val_pattern: str = "*_val_*.bin"
-    max_doc_len: int = 2048              # each packed sequence starts at BOS and is at most this long
-    val_tokens: int = 10_485_760         # the first val_tokens tokens of the val split, every run
-    val_batch_tokens: int = 4 * 64 * 1024 * 8  # tokens per validation forward, summed over ranks and micro-steps
-    prefetch: bool = True                # background thread + pinned memory
-    epochs: int = 1                      # passes over the train shards; >1 only for small corpora (logged)
-    bos_id: int = 50256                  # <|endoftext|> starts every document
+    corpus: str = setting("embedded", "embedded | fineweb | a directory holding *_train_*.bin and *_val_*.bin")
+    data_dir: str = setting("", "for fineweb: folder with the shards (default $SPEEDGPT_DATA or ./data/fineweb10B)")
+    train_pattern: str = setting("*_train_*.bin", "file pattern of the train shards inside the corpus directory")
+    val_pattern: str = setting("*_val_*.bin", "file pattern of the val shards inside the corpus directory")
+    max_doc_len: int = setting(2048, "each packed sequence starts at BOS and is at most this long")
+    val_tokens: int = setting(10_485_760, "the first val_tokens tokens of the val split, every run")
+    val_batch_tokens: int = setting(4 * 64 * 1024 * 8, "tokens per validation forward, summed over ranks and micro-steps")
+    prefetch: bool = setting(True, "load the next batch in a background thread into pinned memory")
+    epochs: int = setting(1, "passes over the train shards; >1 only for small corpora (logged)")
+    bos_id: int = setting(50256, "<|endoftext|> starts every document")
 
 # %% ../nbs/00_config.ipynb #00config-008
 @dataclass
 class OptimConfig:
     "NorMuon for the hidden matrices, Adam for everything else (defaults: record #64)."
-    optimizer: str = "normuon_adam"      # normuon_adam | adamw (the plain baseline)
-    muon_lr: float = 0.023
-    muon_beta2: float = 0.95             # NorMuon second-moment decay
-    muon_wd: float = 1.2
-    orthogonalizer: str = "polar_express"  # polar_express | newton_schulz
-    normuon: bool = True                 # per-neuron second-moment normalisation after orthogonalising
-    adam_lr: float = 0.008
-    adam_eps: float = 1e-10
-    adam_wd: float = 0.005
-    cautious_wd: bool = True             # decay only where update and weight agree in sign
-    adam_every_other_step: bool = True   # Adam parameters step on odd steps only
-    grad_accum_ref_world: int = 8        # batch sizes are for this many ranks; fewer ranks accumulate
+    optimizer: str = setting("normuon_adam", "normuon_adam | adamw (the plain baseline)")
+    muon_lr: float = setting(0.023, "NorMuon learning rate (times the schedule's multiplier)")
+    muon_beta2: float = setting(0.95, "NorMuon second-moment decay")
+    muon_wd: float = setting(1.2, "NorMuon weight decay")
+    orthogonalizer: str = setting("polar_express", "polar_express | newton_schulz")
+    normuon: bool = setting(True, "per-neuron second-moment normalisation after orthogonalising")
+    adam_lr: float = setting(0.008, "Adam learning rate (times the schedule's multiplier)")
+    adam_eps: float = setting(1e-10, "Adam epsilon")
+    adam_wd: float = setting(0.005, "Adam weight decay")
+    cautious_wd: bool = setting(True, "decay only where update and weight agree in sign")
+    adam_every_other_step: bool = setting(True, "Adam parameters step on odd steps only")
+    grad_accum_ref_world: int = setting(8, "batch sizes are for this many ranks; fewer ranks accumulate")
 
 # %% ../nbs/00_config.ipynb #00config-009
 @dataclass
 class ScheduleConfig:
     "Everything that is a function of the step (defaults: record #64)."
-    num_scheduled_steps: int = 1515
-    num_extension_steps: int = 40        # steps after the schedule at the final LR/window
-    batch_tokens: tuple = (8 * 2048 * 8, 16 * 2048 * 8, 24 * 2048 * 8)  # one entry per equal phase
-    extension_batch_tokens: int = 24 * 2048 * 8
-    lr_phase_mults: tuple = (1.0, 1.52, 1.73)  # LR multiplier per batch phase
-    cooldown_frac: float = 0.55          # last fraction of the scheduled steps decays LR linearly ...
-    final_lr_mult: float = 0.1           # ... to this multiplier
-    window_blocks: tuple = (3, 7, 11)    # long window per phase in blocks; the short window is half
-    final_window_blocks: int = 13        # long window during the extension steps
-    val_window_blocks: int = 20          # long window for the final validation (after YaRN)
-    yarn: bool = True                    # rescale RoPE when the window grows
-    mtp_weights: tuple = ((1.0, 0.5, 0.25), (1.0, 0.5), (1.0,))  # per phase; the last entry of each phase decays to 0
-    muon_momentum_min: float = 0.85
-    muon_momentum_max: float = 0.95
-    muon_warmup_steps: int = 300
-    muon_cooldown_steps: int = 50
-    untie_frac: float = 2 / 3            # embed and head share weights until this fraction of the scheduled steps
+    num_scheduled_steps: int = setting(1515, "steps of the schedule proper (phases, cooldown)")
+    num_extension_steps: int = setting(40, "steps after the schedule at the final LR/window")
+    batch_tokens: tuple = setting((8 * 2048 * 8, 16 * 2048 * 8, 24 * 2048 * 8), "global batch in tokens, one entry per equal phase")
+    extension_batch_tokens: int = setting(24 * 2048 * 8, "global batch in tokens during the extension steps")
+    lr_phase_mults: tuple = setting((1.0, 1.52, 1.73), "LR multiplier per batch phase")
+    cooldown_frac: float = setting(0.55, "last fraction of the scheduled steps decays LR linearly ...")
+    final_lr_mult: float = setting(0.1, "... to this multiplier")
+    window_blocks: tuple = setting((3, 7, 11), "long window per phase in blocks, never shrinking; the short window is half")
+    final_window_blocks: int = setting(13, "long window during the extension steps")
+    val_window_blocks: int = setting(20, "long window for the final validation (after YaRN)")
+    yarn: bool = setting(True, "rescale RoPE when the window grows")
+    mtp_weights: tuple = setting(((1.0, 0.5, 0.25), (1.0, 0.5), (1.0,)), "per phase; the last entry of each phase decays to 0")
+    muon_momentum_min: float = setting(0.85, "NorMuon momentum at the start and the end")
+    muon_momentum_max: float = setting(0.95, "NorMuon momentum between warm-up and cooldown")
+    muon_warmup_steps: int = setting(300, "steps of the momentum warm-up from min to max")
+    muon_cooldown_steps: int = setting(50, "last steps of the run, momentum back from max to min")
+    untie_frac: float = setting(2 / 3, "embed and head share weights until this fraction of the scheduled steps")
     @property
     def num_steps(self) -> int: return self.num_scheduled_steps + self.num_extension_steps
 
@@ -132,21 +136,22 @@ class ScheduleConfig:
 @dataclass
 class RunConfig:
     "Logging, validation cadence, compilation, checkpoints."
-    preset: str = "speedrun"
-    seed: int = 0
-    val_every: int = 250                 # 0 = only at the end
-    log_every: int = 1
-    out_dir: str = "runs"
-    run_id: str = ""                     # default: time stamp + preset
-    compile: bool = True
-    warmup: bool = True                  # untimed compile warm-up over every shape the schedule uses
-    checkpoint_every: int = 0            # 0 = only the final checkpoint
-    save_checkpoint: bool = True
-    resume: str = ""                     # path of a checkpoint to continue from
-    target_val_loss: float = 3.28
-    sample_tokens: int = 64              # tokens of text sampled at the end (0 = none)
-    device: str = "auto"                 # auto | cuda | cpu
-    max_steps: int = 0                   # stop early after this many steps (0 = the whole schedule)
+    preset: str = setting("speedrun", "name of the preset the run started from (part of the default run_id)")
+    seed: int = setting(0, "seed of the initialisation and of the sampler")
+    val_every: int = setting(250, "validate every this many steps; 0 = only at the end")
+    log_every: int = setting(1, "write the training loss every this many steps")
+    out_dir: str = setting("runs", "each run writes into out_dir/run_id")
+    run_id: str = setting("", "folder name of the run; default: time stamp + preset")
+    compile: bool = setting(True, "torch.compile the model")
+    warmup: bool = setting(True, "untimed compile warm-up over every shape the schedule uses")
+    checkpoint_every: int = setting(0, "save a checkpoint every this many steps; 0 = only the final checkpoint")
+    keep_checkpoints: int = setting(2, "periodic checkpoints kept (the newest N); the final one is always kept")
+    save_checkpoint: bool = setting(True, "save checkpoints at all")
+    resume: str = setting("", "path of a checkpoint to continue from")
+    target_val_loss: float = setting(3.28, "the val loss the run aims at (reported and plotted)")
+    sample_tokens: int = setting(64, "tokens of text sampled at the end (0 = none)")
+    device: str = setting("auto", "auto | cuda | cpu")
+    max_steps: int = setting(0, "stop early after this many steps (0 = the whole schedule)")
 
 # %% ../nbs/00_config.ipynb #00config-012
 class ConfigError(ValueError):
@@ -154,6 +159,17 @@ class ConfigError(ValueError):
 
 # %% ../nbs/00_config.ipynb #00config-013
 GROUPS = dict(model=ModelConfig, data=DataConfig, optim=OptimConfig, schedule=ScheduleConfig, run=RunConfig)
+
+# old name -> (new name, why): a config written before the rename gets an error that says what to write
+RENAMED = {"model.block_size": ("model.window_block_tokens",
+                                "it counts the tokens of one sliding-window block (128), it is not the context "
+                                "length (the longest document is data.max_doc_len)")}
+
+def _renamed_error(key: str, how: str) -> ConfigError | None:
+    "The error for a setting that was renamed (`key` bare or dotted), else None."
+    for old, (new, why) in RENAMED.items():
+        if key in (old, old.split(".")[1]):
+            return ConfigError(f"{old} was renamed to {new}: {why}; {how.format(new=new, bare=new.split('.')[1])}")
 
 @dataclass
 class Config:
@@ -172,12 +188,17 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
+        if not isinstance(d, dict): raise ConfigError(f"a config is a JSON object of groups {sorted(GROUPS)}, found {type(d).__name__}")
         unknown = set(d) - set(GROUPS)
         if unknown: raise ConfigError(f"unknown config group(s) {sorted(unknown)}; allowed: {sorted(GROUPS)}")
         groups = {}
         for name, klass in GROUPS.items():
             sub = d.get(name, {})
+            if not isinstance(sub, dict): raise ConfigError(f"config group '{name}' must be an object of settings, found {type(sub).__name__}")
             names = {f.name: f for f in fields(klass)}
+            for key in sorted(set(sub) - set(names)):
+                renamed = _renamed_error(f"{name}.{key}", 'write "{bare}" in the "%s" group' % name)
+                if renamed: raise renamed
             bad = set(sub) - set(names)
             if bad: raise ConfigError(f"unknown field(s) {sorted(bad)} in '{name}'; allowed: {sorted(names)}")
             groups[name] = klass(**{k: _coerce(klass, names[k], v) for k, v in sub.items()})
@@ -185,7 +206,14 @@ class Config:
 
     @classmethod
     def load(cls, path) -> "Config":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        path = Path(path)
+        try: d = json.loads(path.read_text())
+        except FileNotFoundError: raise ConfigError(f"config file {path} does not exist") from None
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        except (OSError, UnicodeDecodeError) as e: raise ConfigError(f"cannot read config file {path}: {e}") from None
+        try: return cls.from_dict(d)
+        except ConfigError as e: raise ConfigError(f"{path}: {e}") from None
 
     def validate(self) -> "Config":
         validate(self); return self
@@ -205,17 +233,46 @@ def _coerce(klass, f, v):
 def _check(ok: bool, field_name: str, value, allowed: str):
     if not ok: raise ConfigError(f"{field_name}={value!r} is not valid: {allowed}")
 
+def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
+def _is_number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+def _int_at_least(name: str, v, low: int, why: str = ""):
+    _check(_is_int(v) and v >= low, name, v, f"an integer >= {low}{why}")
+
+def _int_in(name: str, v, low: int, high: int, why: str = ""):
+    _check(_is_int(v) and low <= v <= high, name, v, f"an integer in {low}..{high}{why}")
+
+def _number_in(name: str, v, low: float, high: float = math.inf, *, open_low=False, open_high=False):
+    ok = _is_number(v) and (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
+    interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high or high == math.inf else ']'}"
+    _check(ok, name, v, f"a finite number in {interval}")
+
+def _one_of(name: str, v, choices):
+    _check(v in choices, name, v, f"one of {', '.join(choices)}")
+
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+_TYPE_WORDS = dict(bool="true or false", int="an integer", float="a number", str="a string",
+                   tuple="a tuple (comma-separated on the command line)")
+_TYPE_TESTS = dict(bool=lambda v: isinstance(v, bool), int=_is_int,
+                   float=lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+                   str=lambda v: isinstance(v, str), tuple=lambda v: isinstance(v, tuple))
+
+def _check_types(cfg):
+    for g, klass in GROUPS.items():
+        for f in fields(klass):
+            v = getattr(getattr(cfg, g), f.name)
+            _check(_TYPE_TESTS[f.type](v), f"{g}.{f.name}", v, f"expected {_TYPE_WORDS[f.type]} ({f.type})")
+
+# %% ../nbs/00_config.ipynb #00config-017a
 def _check_layers(m: ModelConfig, name: str):
     layers = getattr(m, name)
-    for i in layers:
-        _check(isinstance(i, int) and 0 <= i < m.num_layers, f"model.{name}", layers,
-               f"every entry must be a layer index in 0..{m.num_layers - 1} (num_layers={m.num_layers})")
+    ok = all(_is_int(i) and 0 <= i < m.num_layers for i in layers) and len(set(layers)) == len(layers)
+    _check(ok, f"model.{name}", layers, f"distinct layer indices in 0..{m.num_layers - 1} (num_layers={m.num_layers})")
 
-def validate(cfg: Config):
-    "Raise `ConfigError` naming the first field that cannot work."
-    m, d, o, s, r = cfg.model, cfg.data, cfg.optim, cfg.schedule, cfg.run
+def _validate_model(m: ModelConfig):
     for name in ("vocab_size", "num_layers", "model_dim", "num_heads", "head_dim", "mlp_ratio", "window_block_tokens"):
-        _check(isinstance(getattr(m, name), int) and getattr(m, name) > 0, f"model.{name}", getattr(m, name), "a positive integer")
+        _int_at_least(f"model.{name}", getattr(m, name), 1)
     _check(m.num_heads * m.head_dim == m.model_dim, "model.num_heads", m.num_heads,
            f"num_heads * head_dim must equal model_dim ({m.num_heads}*{m.head_dim} != {m.model_dim})")
     _check(m.head_dim % 4 == 0, "model.head_dim", m.head_dim, "a multiple of 4 (RoPE rotates half of each head in pairs)")
@@ -225,51 +282,106 @@ def validate(cfg: Config):
     _check(not (set(m.paired_head_layers) & set(m.attn_skip_layers)), "model.paired_head_layers", m.paired_head_layers,
            f"a paired-head layer must have attention (attn_skip_layers={m.attn_skip_layers})")
     _check(not m.paired_head_layers or m.num_heads % 2 == 0, "model.num_heads", m.num_heads, "even when paired_head_layers is set")
-    _check(len(m.value_embed_tables) == len(m.value_embed_layers), "model.value_embed_tables", m.value_embed_tables,
-           f"one table index per entry of value_embed_layers ({len(m.value_embed_layers)} entries)")
     _check(not (set(m.value_embed_layers) & set(m.attn_skip_layers)), "model.value_embed_layers", m.value_embed_layers,
            f"value embeddings enter through attention, so these layers need attention (attn_skip_layers={m.attn_skip_layers})")
-    if m.value_embed_tables:
-        n = max(m.value_embed_tables) + 1
-        _check(sorted(set(m.value_embed_tables)) == list(range(n)), "model.value_embed_tables", m.value_embed_tables,
-               "table indices must be 0..k-1 with none unused")
+    tables = m.value_embed_tables
+    _check(len(tables) == len(m.value_embed_layers) and all(_is_int(t) for t in tables)
+           and sorted(set(tables)) == list(range(len(set(tables)))), "model.value_embed_tables", tables,
+           f"one table index per entry of value_embed_layers ({len(m.value_embed_layers)} entries), indices 0..k-1 with none unused")
     for pair in m.unet_skips:
-        _check(len(pair) == 2 and all(0 <= i < m.num_layers for i in pair) and pair[0] < pair[1], "model.unet_skips",
-               m.unet_skips, f"pairs (from_layer, to_layer) with from < to, both in 0..{m.num_layers - 1}")
-    _check(-1 <= m.backout_layer < m.num_layers, "model.backout_layer", m.backout_layer, f"-1 (off) or a layer index in 0..{m.num_layers - 1}")
-    _check(0 < m.gate_dim <= m.model_dim, "model.gate_dim", m.gate_dim, f"1..model_dim ({m.model_dim})")
-    _check(m.bigram_vocab_mult >= 0, "model.bigram_vocab_mult", m.bigram_vocab_mult, "0 (off) or a positive integer")
-    _check(m.attention_backend in ("auto", "varlen", "fa3", "flex", "sdpa"), "model.attention_backend", m.attention_backend,
-           "one of auto, varlen, fa3, flex, sdpa")
-    _check(d.corpus in ("embedded", "fineweb") or Path(d.corpus).suffix == "" , "data.corpus", d.corpus,
-           "'embedded', 'fineweb' or a directory of .bin shards")
+        _check(isinstance(pair, tuple) and len(pair) == 2 and all(_is_int(i) and 0 <= i < m.num_layers for i in pair)
+               and pair[0] < pair[1], "model.unet_skips", m.unet_skips,
+               f"pairs (from_layer, to_layer) with from < to, both in 0..{m.num_layers - 1}")
+    _int_in("model.backout_layer", m.backout_layer, -1, m.num_layers - 1, " (-1 = off)")
+    _int_in("model.gate_dim", m.gate_dim, 1, m.model_dim, " (at most model_dim)")
+    _int_at_least("model.bigram_vocab_mult", m.bigram_vocab_mult, 0, " (0 = off)")
+    _number_in("model.rope_base", m.rope_base, 1, open_low=True)
+    _number_in("model.attn_scale", m.attn_scale, 0, open_low=True)
+    _number_in("model.mimetic_beta", m.mimetic_beta, 0)
+    _number_in("model.mimetic_noise", m.mimetic_noise, 0)
+    _number_in("model.softcap_a", m.softcap_a, 0, open_low=True)
+    _check(_is_number(m.softcap_b), "model.softcap_b", m.softcap_b, "a finite number")
+    _number_in("model.softcap_c", m.softcap_c, 0, open_low=True)
+    for name in ("fp8_x_scale", "fp8_w_scale", "fp8_grad_scale"):
+        _number_in(f"model.{name}", getattr(m, name), 0, open_low=True)
+    _one_of("model.attention_backend", m.attention_backend, ("auto", "varlen", "fa3", "flex", "sdpa"))
+
+def _validate_data(d: DataConfig, m: ModelConfig):
+    corpus_kinds = "'embedded', 'fineweb' or a directory holding *_train_*.bin and *_val_*.bin shards"
+    _check(d.corpus != "", "data.corpus", d.corpus, corpus_kinds)
+    if d.corpus not in ("embedded", "fineweb") and Path(d.corpus).is_file():
+        raise ConfigError(f"data.corpus={d.corpus!r} is a file; expected {corpus_kinds}. To train on a text file, make a "
+                          f"corpus from it: `python -m speedgpt.data prepare {d.corpus} --out data/mine`, then --corpus data/mine")
+    for name in ("train_pattern", "val_pattern"):
+        _check(getattr(d, name) != "", f"data.{name}", getattr(d, name), "a non-empty file pattern, e.g. *_train_*.bin")
+    _check(d.train_pattern != d.val_pattern, "data.val_pattern", d.val_pattern, "a pattern other than data.train_pattern")
     _check(d.max_doc_len > 0 and d.max_doc_len % 16 == 0, "data.max_doc_len", d.max_doc_len, "a positive multiple of 16")
-    _check(d.epochs >= 1, "data.epochs", d.epochs, "1 or more passes over the train shards")
-    _check(d.val_tokens > 0, "data.val_tokens", d.val_tokens, "a positive number of tokens")
+    _int_at_least("data.val_tokens", d.val_tokens, 1)
     _check(d.val_batch_tokens > 0 and d.val_tokens % d.val_batch_tokens == 0, "data.val_batch_tokens", d.val_batch_tokens,
            f"a positive divisor of data.val_tokens ({d.val_tokens})")
-    _check(o.optimizer in ("normuon_adam", "adamw"), "optim.optimizer", o.optimizer, "normuon_adam or adamw")
-    _check(o.orthogonalizer in ("polar_express", "newton_schulz"), "optim.orthogonalizer", o.orthogonalizer, "polar_express or newton_schulz")
-    _check(o.grad_accum_ref_world > 0, "optim.grad_accum_ref_world", o.grad_accum_ref_world, "a positive integer")
-    _check(s.num_scheduled_steps > 0, "schedule.num_scheduled_steps", s.num_scheduled_steps, "a positive integer")
-    _check(s.num_extension_steps >= 0, "schedule.num_extension_steps", s.num_extension_steps, "0 or more")
+    _int_at_least("data.epochs", d.epochs, 1, " (passes over the train shards)")
+    _int_in("data.bos_id", d.bos_id, 0, m.vocab_size - 1, f" (a token id below model.vocab_size={m.vocab_size})")
+
+def _validate_optim(o: OptimConfig):
+    _one_of("optim.optimizer", o.optimizer, ("normuon_adam", "adamw"))
+    _one_of("optim.orthogonalizer", o.orthogonalizer, ("polar_express", "newton_schulz"))
+    for name in ("muon_lr", "adam_lr", "adam_eps"):
+        _number_in(f"optim.{name}", getattr(o, name), 0, open_low=True)
+    for name in ("muon_wd", "adam_wd"):
+        _number_in(f"optim.{name}", getattr(o, name), 0)
+    _number_in("optim.muon_beta2", o.muon_beta2, 0, 1, open_high=True)
+    _int_at_least("optim.grad_accum_ref_world", o.grad_accum_ref_world, 1)
+
+# %% ../nbs/00_config.ipynb #00config-017b
+def _validate_schedule(s: ScheduleConfig, o: OptimConfig):
+    phases = max(len(s.batch_tokens), len(s.window_blocks), len(s.mtp_weights), 1)
+    _int_at_least("schedule.num_scheduled_steps", s.num_scheduled_steps, phases, " (at least one step per phase)")
+    _int_at_least("schedule.num_extension_steps", s.num_extension_steps, 0)
     _check(len(s.batch_tokens) > 0, "schedule.batch_tokens", s.batch_tokens, "at least one phase")
-    for bt in (*s.batch_tokens, s.extension_batch_tokens):
-        _check(isinstance(bt, int) and bt > 0 and bt % (o.grad_accum_ref_world * 16) == 0, "schedule.batch_tokens", bt,
-               f"positive multiples of 16 * grad_accum_ref_world ({o.grad_accum_ref_world}) tokens")
-    _check(len(s.lr_phase_mults) == len(s.batch_tokens), "schedule.lr_phase_mults", s.lr_phase_mults,
-           f"one multiplier per batch phase ({len(s.batch_tokens)})")
-    _check(0 <= s.cooldown_frac <= 1, "schedule.cooldown_frac", s.cooldown_frac, "a fraction in [0, 1]")
-    _check(len(s.window_blocks) > 0 and all(w >= 2 for w in s.window_blocks), "schedule.window_blocks", s.window_blocks,
-           "at least one phase, each >= 2 blocks (the short window is half the long)")
-    _check(len(s.mtp_weights) > 0 and all(len(w) > 0 for w in s.mtp_weights), "schedule.mtp_weights", s.mtp_weights,
-           "at least one phase, each with at least one weight")
-    _check(0 < s.untie_frac <= 1, "schedule.untie_frac", s.untie_frac, "a fraction in (0, 1]")
-    _check(s.muon_momentum_min <= s.muon_momentum_max < 1, "schedule.muon_momentum_max", s.muon_momentum_max,
-           "muon_momentum_min <= muon_momentum_max < 1")
-    _check(r.device in ("auto", "cuda", "cpu"), "run.device", r.device, "auto, cuda or cpu")
-    _check(r.val_every >= 0, "run.val_every", r.val_every, "0 (only at the end) or a positive step count")
-    _check(r.max_steps >= 0, "run.max_steps", r.max_steps, "0 (whole schedule) or a positive step count")
+    unit = 16 * o.grad_accum_ref_world
+    for name, values in (("batch_tokens", s.batch_tokens), ("extension_batch_tokens", (s.extension_batch_tokens,))):
+        _check(all(_is_int(bt) and bt > 0 and bt % unit == 0 for bt in values), f"schedule.{name}", getattr(s, name),
+               f"positive multiples of 16 * optim.grad_accum_ref_world = {unit} tokens")
+    _check(len(s.lr_phase_mults) == len(s.batch_tokens) and all(_is_number(x) and x > 0 for x in s.lr_phase_mults),
+           "schedule.lr_phase_mults", s.lr_phase_mults,
+           f"one positive finite multiplier per batch phase ({len(s.batch_tokens)})")
+    _number_in("schedule.cooldown_frac", s.cooldown_frac, 0, 1)
+    _number_in("schedule.final_lr_mult", s.final_lr_mult, 0)
+    w = s.window_blocks
+    _check(len(w) > 0 and all(_is_int(x) and x >= 2 for x in w) and all(a <= b for a, b in zip(w, w[1:])),
+           "schedule.window_blocks", w, "at least one phase, each >= 2 blocks (the short window is half the long), "
+           "never shrinking from one phase to the next")
+    _int_at_least("schedule.final_window_blocks", s.final_window_blocks, w[-1], " (the last of window_blocks)")
+    _int_at_least("schedule.val_window_blocks", s.val_window_blocks, s.final_window_blocks, " (final_window_blocks)")
+    _check(len(s.mtp_weights) > 0 and all(isinstance(p, tuple) and len(p) > 0 and all(_is_number(x) and x >= 0 for x in p)
+                                          and p[0] > 0 for p in s.mtp_weights), "schedule.mtp_weights", s.mtp_weights,
+           "at least one phase, each a tuple of finite weights >= 0 whose first (the next token) is > 0")
+    _number_in("schedule.muon_momentum_min", s.muon_momentum_min, 0, 1, open_high=True)
+    _number_in("schedule.muon_momentum_max", s.muon_momentum_max, s.muon_momentum_min, 1, open_high=True)
+    _int_in("schedule.muon_warmup_steps", s.muon_warmup_steps, 0, s.num_steps, " (num_steps)")
+    _int_in("schedule.muon_cooldown_steps", s.muon_cooldown_steps, 0, s.num_steps, " (num_steps)")
+    _number_in("schedule.untie_frac", s.untie_frac, 0, 1, open_low=True)
+
+def _validate_run(r: RunConfig, s: ScheduleConfig):
+    _check(bool(_FOLDER_NAME.fullmatch(r.preset)), "run.preset", r.preset, "a name of letters, digits, '.', '_' or '-'")
+    _int_at_least("run.seed", r.seed, 0)
+    _int_at_least("run.val_every", r.val_every, 0, " (0 = only at the end)")
+    _int_at_least("run.log_every", r.log_every, 1)
+    _check(r.out_dir != "", "run.out_dir", r.out_dir, "a directory path, e.g. runs")
+    _check(r.run_id == "" or bool(_FOLDER_NAME.fullmatch(r.run_id)), "run.run_id", r.run_id,
+           "empty (a time stamp) or a folder name of letters, digits, '.', '_' or '-'")
+    _int_at_least("run.checkpoint_every", r.checkpoint_every, 0, " (0 = only the final checkpoint)")
+    _int_at_least("run.keep_checkpoints", r.keep_checkpoints, 1, " (periodic checkpoints kept)")
+    _number_in("run.target_val_loss", r.target_val_loss, 0, open_low=True)
+    _int_at_least("run.sample_tokens", r.sample_tokens, 0)
+    _one_of("run.device", r.device, ("auto", "cuda", "cpu"))
+    _int_in("run.max_steps", r.max_steps, 0, s.num_steps, f" (0 = the whole schedule of {s.num_steps} steps)")
+
+def validate(cfg: Config):
+    "Raise `ConfigError` naming the first field that cannot work and what it allows."
+    _check_types(cfg)
+    _validate_model(cfg.model); _validate_data(cfg.data, cfg.model); _validate_optim(cfg.optim)
+    _validate_schedule(cfg.schedule, cfg.optim); _validate_run(cfg.run, cfg.schedule)
 
 # %% ../nbs/00_config.ipynb #00config-019
 def _tiny() -> Config:
@@ -329,81 +441,121 @@ def _field_index() -> dict:
     return index
 
 def _parse_scalar(text: str, like):
+    text = text.strip()
     if isinstance(like, bool):
-        low = text.strip().lower()
+        low = text.lower()
         if low in ("1", "true", "yes", "on"): return True
         if low in ("0", "false", "no", "off"): return False
-        raise ValueError("expected true or false")
+        raise ValueError("expected true or false (bool)")
     if isinstance(like, int):
-        value = float(text)  # accepts 1e6 and 65_536 style
-        if value != int(value): raise ValueError("expected a whole number")
+        try: return int(text)
+        except ValueError: pass
+        try: value = float(text)  # 1e6 style
+        except ValueError: value = math.nan
+        if not value.is_integer(): raise ValueError(f"expected an integer (int), e.g. {like}")
         return int(value)
     if isinstance(like, float):
-        text = text.strip()
-        if "/" in text:  # allow 2/3 style fractions
-            num, den = text.split("/", 1); return float(num) / float(den)
-        return float(text)
+        try:
+            if "/" in text:  # allow 2/3 style fractions
+                num, den = text.split("/", 1); return float(num) / float(den)
+            return float(text)
+        except (ValueError, ZeroDivisionError): raise ValueError(f"expected a number (float), e.g. {like!r} or 2/3") from None
     return text
+
+def format_value(v) -> str:
+    "A value as the command line writes it (`parse_value` reads it back)."
+    if isinstance(v, bool): return str(v).lower()
+    if isinstance(v, tuple):
+        if v and isinstance(v[0], tuple): return ";".join(format_value(p) for p in v)
+        return ",".join(format_value(x) for x in v)
+    return str(v)
 
 def parse_value(text: str, default):
     "Parse a command-line string by the type of `default`."
     if isinstance(default, tuple):
         text = text.strip()
         if not text: return ()
-        if default and isinstance(default[0], tuple) or ";" in text or "(" in text:
-            inner = default[0][0] if default and default[0] else 0
-            return tuple(tuple(parse_value(p, (inner,))) for p in text.replace("(", "").replace(")", ";").split(";") if p.strip(" ,"))
-        like = default[0] if default else 0
-        return tuple(_parse_scalar(p, like) for p in text.split(",") if p.strip())
+        try:
+            if default and isinstance(default[0], tuple) or ";" in text or "(" in text:
+                inner = default[0][0] if default and default[0] else 0
+                return tuple(tuple(parse_value(p, (inner,))) for p in text.replace("(", "").replace(")", ";").split(";") if p.strip(" ,"))
+            like = default[0] if default else 0
+            return tuple(_parse_scalar(p, like) for p in text.split(",") if p.strip())
+        except ValueError as e:
+            raise ValueError(f"{e}; a tuple is written comma-separated, e.g. {format_value(default) or '3,7'}") from None
     return _parse_scalar(text, default)
 
 def apply_overrides(cfg: Config, overrides: dict) -> Config:
     "Return a copy of `cfg` with `{'num_layers': '4', 'schedule.yarn': 'false', ...}` applied and validated."
     index = _field_index()
     groups = {g: getattr(cfg, g) for g in GROUPS}
+    given = {}
     for key, text in overrides.items():
         key = key.replace("-", "_")
         if key not in index:
+            renamed = _renamed_error(key, "write --{bare} " + str(text))
+            if renamed: raise renamed
             ambiguous = [k for k in index if k.endswith("." + key)]
             hint = (f"it exists in several groups, write one of {ambiguous}" if ambiguous else
                     f"see `python -m speedgpt.train --help` for the {len(index)} settings")
             raise ConfigError(f"unknown setting '{key}': {hint}")
         g, f = index[key]
-        default = getattr(groups[g], f.name)
-        try: value = parse_value(str(text), default) if isinstance(text, str) else text
-        except ValueError as e:
-            raise ConfigError(f"{g}.{f.name}={text!r} is not valid: expected {type(default).__name__} ({e})") from None
+        if (g, f.name) in given:
+            raise ConfigError(f"{g}.{f.name} is given twice ({given[g, f.name]!r} and {text!r}); give it once")
+        given[g, f.name] = text
+        current = getattr(groups[g], f.name)
+        like = f.default if current == () else current  # an empty tuple still parses like the default's shape
+        try: value = parse_value(str(text), like) if isinstance(text, str) else text
+        except ValueError as e: raise ConfigError(f"{g}.{f.name}={text!r} is not valid: {e}") from None
         groups[g] = replace(groups[g], **{f.name: value})
     return Config(**groups).validate()
 
 # %% ../nbs/00_config.ipynb #00config-022
-def settings_help() -> str:
-    "One line per setting: its dotted name, default and type."
+def settings_help(cfg: Config | None = None) -> str:
+    "One line per setting: `--group.field`, its value in `cfg` (as the command line writes it) and what it means."
+    cfg = cfg if cfg is not None else Config()
     lines = []
     for g, klass in GROUPS.items():
+        lines.append(f"{g}: {klass.__doc__}")
         for f in fields(klass):
-            lines.append(f"  --{g}.{f.name:<24} default {f.default!r}")
+            value = format_value(getattr(getattr(cfg, g), f.name)) or '""'
+            lines.append(f"  {'--' + g + '.' + f.name:<34} {value:<14} {f.metadata['help']}")
     return "\n".join(lines)
 
-def parse_args(argv=None, prog: str = "speedgpt") -> Config:
-    "Build a Config from `--preset NAME`, `--config FILE.json` and `--field value` (or `--field=value`) overrides."
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in argv):
-        print(f"usage: {prog} [--preset {'|'.join(PRESETS)}] [--config config.json] [--SETTING VALUE ...]\n"
-              f"Settings (a bare name works when unique, e.g. --num_layers 4):\n{settings_help()}")
-        raise SystemExit(0)
+def help_text(cfg: Config, prog: str = "speedgpt", source: str = "") -> str:
+    "What `--help` prints: usage, then every setting with its value in `cfg` and its description."
+    return (f"usage: {prog} [--preset {'|'.join(PRESETS)}] [--config config.json] [--SETTING VALUE ...]\n"
+            f"Settings with the values of {source or 'preset ' + repr(cfg.run.preset)}. A bare name works when it is "
+            f"unique (--num_layers 4); switches take true/false; tuples are comma-separated, pairs separated by ';'.\n\n"
+            f"{settings_help(cfg)}")
+
+def _split_argv(argv: list) -> dict:
+    "`--name value` and `--name=value` pairs, in order."
     pairs, i = {}, 0
     while i < len(argv):
         arg = argv[i]
-        if not arg.startswith("--"): raise ConfigError(f"unexpected argument {arg!r}: settings are written --name value")
+        if not arg.startswith("--") or arg == "--":
+            raise ConfigError(f"unexpected argument {arg!r}: settings are written --name value")
         if "=" in arg: key, value = arg[2:].split("=", 1); i += 1
         else:
             if i + 1 >= len(argv): raise ConfigError(f"{arg} needs a value, e.g. {arg} 4")
             key, value = arg[2:], argv[i + 1]; i += 2
+        if key in pairs: raise ConfigError(f"--{key} is given twice ({pairs[key]!r} and {value!r}); give it once")
         pairs[key] = value
+    return pairs
+
+def parse_args(argv=None, prog: str = "speedgpt") -> Config:
+    "Build a Config from `--preset NAME`, `--config FILE.json` and `--field value` (or `--field=value`) overrides."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    pairs = _split_argv([a for a in argv if a not in ("-h", "--help")])
     name, path = pairs.pop("preset", None), pairs.pop("config", None)
     if name and path: raise ConfigError("give --preset or --config, not both")
     cfg = Config.load(path) if path else preset(name or default_preset())
+    if wants_help:
+        source = (f"config file {path}" if path else f"preset {cfg.run.preset!r}" +
+                  ("" if name else " (the default on this machine; --preset NAME --help shows another)"))
+        print(help_text(cfg, prog, source)); raise SystemExit(0)
     return apply_overrides(cfg, pairs)
 
 def default_preset() -> str:
