@@ -344,7 +344,6 @@ class CausalSelfAttention(nn.Module):
         self.paired = layer in cfg.paired_head_layers
         self.long_window = layer in cfg.long_window_layers
         self.key_offset = cfg.key_offset and self.long_window and not self.paired
-        self.paired_window_mult = getattr(cfg, "paired_window_mult", 1)      # 1 = record #64
 
     def _gate(self, x: Tensor, w: Tensor) -> Tensor:
         "Per-head gate logits from the first gate_dim channels: (T, H, 1)."
@@ -371,9 +370,9 @@ class CausalSelfAttention(nn.Module):
             ve = ve.reshape(T, H, Dh)
             v = v + (2 * torch.sigmoid(self._gate(x, ve_gate_w)) if ve_gate_w is not None else 1) * ve
         if self.paired:
+            # twice the rows, twice the document bounds; the window stays in rows (W/2 tokens back), as in the record
             y = unpair_heads(attention(pair_heads(q), pair_heads(k), pair_heads(v), 2 * cu_seqlens, 2 * max_seqlen,
-                                       None if window_tokens is None else window_tokens * self.paired_window_mult,
-                                       rotary.attn_scale, self.backend))
+                                       window_tokens, rotary.attn_scale, self.backend))
         else:
             y = attention(q, k, v, cu_seqlens, max_seqlen, window_tokens, rotary.attn_scale, self.backend)
         if attn_gate_w is not None: y = y * torch.sigmoid(self._gate(x, attn_gate_w))
