@@ -1,8 +1,8 @@
 """Execute a notebook's code cells with execnb and write it back with their outputs.
 
-On the GPU machine, every cell (gpu and slow ones too), into a new file:
-    python3 bench/execute_nb.py nbs/05_kernels.ipynb $OUT/05_kernels.ipynb
-Back on the CPU machine, copy the `#| gpu` cells' outputs in (`bench/merge_gpu_outputs.py`), then run the
+On a CUDA machine, every cell (gpu and slow ones too), into a new file:
+    python3 bench/execute_nb.py nbs/05_kernels.ipynb 05_kernels_gpu.ipynb
+Then copy the `#| gpu` cells' outputs into the committed notebook (`bench/merge_gpu_outputs.py`), run the
 other cells in place, keeping those outputs, and `nbdev_clean`:
     python bench/execute_nb.py nbs/05_kernels.ipynb --skip-gpu"""
 import os, sys, time

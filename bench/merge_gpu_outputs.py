@@ -1,4 +1,4 @@
-"""Copy the outputs of `#| gpu` cells from a notebook executed on the GPU into the committed one, by cell id.
+"""Copy the outputs of `#| gpu` cells from a notebook executed on a CUDA machine into the committed one, by cell id.
 
     python bench/merge_gpu_outputs.py EXECUTED.ipynb nbs/05_kernels.ipynb
 

@@ -1,9 +1,9 @@
 """The ReLU² backward kernels against their compiled reference, in one process: run it several times.
 
-The compiled reference ((g @ w.T) * 2 sqrt(post): cuBLAS + one inductor kernel) has timed 185-209 µs in
-different processes on the same H200, so a ratio is only meaningful against a reference timed in the same
-process, and a claim needs several processes. Rows are interleaved and repeated.
-    for i in 1 2 3; do python3 bench/relu2_bwd_ratio.py; done
+The compiled reference ((g @ w.T) * 2 sqrt(post): cuBLAS + one inductor kernel) timed 185-222 µs in
+different processes on the same GPU model (H200), so a ratio is only meaningful against a reference timed
+in the same process, and a claim needs several processes. Rows are interleaved and repeated.
+    python bench/kernels.py --no-table --study 3
 """
 import torch
 from triton.testing import do_bench
