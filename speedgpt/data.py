@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #01data-003
 from __future__ import annotations
-import argparse, dataclasses, functools, gzip, json, os, re, time
+import argparse, codecs, dataclasses, functools, gzip, json, os, re, shutil, tempfile, time, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,13 +19,13 @@ from .config import next_multiple
 
 # %% auto #0
 __all__ = ['BOS_ID', 'SHARD_MAGIC', 'SHARD_VERSION', 'HEADER_INTS', 'HEADER_BYTES', 'GPT2_SPLIT_PATTERN', 'GPT2_FILES_SHA256',
-           'TEXT_SUFFIXES', 'SHARD_NAME', 'EMBEDDED_CORPUS_NAME', 'FINEWEB_REPO', 'FINEWEB_TRAIN_SHARDS', 'ShardError',
-           'write_shard', 'read_shard', 'validate_shard', 'assets_dir', 'get_tokenizer', 'input_files',
-           'iter_documents', 'newline_token_ids', 'split_long_document', 'shard_path', 'is_val_document', 'prepare',
-           'embedded_corpus_dir', 'build_embedded_corpus', 'fineweb_filenames', 'default_fineweb_dir',
-           'download_fineweb', 'find_shards', 'bigram_hash_reference', 'bigram_hash', 'Batch', 'padded_cu_seqlens',
-           'plan_micro_batch', 'DataExhausted', 'LoaderStats', 'TrainLoader', 'data_capacity', 'val_batches',
-           'check_shards', 'main']
+           'TEXT_SUFFIXES', 'BLANK_LINES', 'TXT_SPLITS', 'SHARD_NAME', 'EMBEDDED_CORPUS_NAME', 'FINEWEB_REPO',
+           'FINEWEB_TRAIN_SHARDS', 'ShardError', 'DataNotFound', 'write_shard', 'read_shard', 'validate_shard',
+           'assets_dir', 'get_tokenizer', 'input_files', 'iter_documents', 'newline_token_ids', 'split_long_document',
+           'shard_path', 'is_val_document', 'corpus_files', 'prepare', 'embedded_corpus_dir', 'build_embedded_corpus',
+           'fineweb_filenames', 'default_fineweb_dir', 'download_fineweb', 'find_shards', 'bigram_hash_reference',
+           'bigram_hash', 'Batch', 'padded_cu_seqlens', 'plan_micro_batch', 'DataExhausted', 'LoaderStats',
+           'TrainLoader', 'data_capacity', 'val_batches', 'check_shards', 'main']
 
 # %% ../nbs/01_data.ipynb #01data-006
 BOS_ID = 50256          # GPT-2's <|endoftext|>; every document starts with it
@@ -36,6 +36,11 @@ HEADER_BYTES = HEADER_INTS * 4
 
 class ShardError(ValueError):
     "A token shard that cannot be used; the message names the file and what to do about it."
+    def __init__(self, message, reason=None, fix=None):
+        super().__init__(message); self.reason, self.fix = reason or message, fix
+
+class DataNotFound(ShardError, FileNotFoundError):
+    "The shards a config names are not there; the message says what was found and what is expected."
 
 # %% ../nbs/01_data.ipynb #01data-008
 def write_shard(path, tokens) -> Path:
@@ -59,6 +64,10 @@ def write_shard(path, tokens) -> Path:
     return path
 
 # %% ../nbs/01_data.ipynb #01data-010
+def _bad(path, reason: str, fix: str):
+    "Raise a one-line ShardError `path: reason: fix` that keeps the reason and the fix apart."
+    raise ShardError(f"{path}: {reason}: {fix}", reason, fix)
+
 def _shard_header(path: Path) -> int:
     "Check the header and the file size of the shard at `path`; return its token count."
     if not path.is_file():
@@ -66,21 +75,20 @@ def _shard_header(path: Path) -> int:
     size = path.stat().st_size
     fix = "delete it and create it again (`python -m speedgpt.data prepare ...`, or `... fineweb` for FineWeb shards)"
     if size < HEADER_BYTES:
-        raise ShardError(f"{path}: {size} bytes is shorter than the {HEADER_BYTES}-byte shard header; "
-                         f"the file is truncated or not a token shard: {fix}")
+        _bad(path, f"{size} bytes is shorter than the {HEADER_BYTES}-byte shard header; the file is truncated or not a token shard", fix)
     with open(path, "rb") as f: header = np.frombuffer(f.read(HEADER_BYTES), dtype="<i4")
     magic, version, num_tokens = (int(v) for v in header[:3])
     if magic != SHARD_MAGIC:
-        raise ShardError(f"{path}: starts with {magic}, not the shard magic number {SHARD_MAGIC}: this is not a "
-                         f"token shard (llm.c / modded-nanogpt .bin format). Make shards with `python -m speedgpt.data prepare`")
+        _bad(path, f"starts with {magic}, not the shard magic number {SHARD_MAGIC}: this is not a token shard "
+                   f"(llm.c / modded-nanogpt .bin format)", "make shards with `python -m speedgpt.data prepare`")
     if version != SHARD_VERSION:
-        raise ShardError(f"{path}: shard version {version}, but speedgpt reads version {SHARD_VERSION} (uint16 GPT-2 tokens); "
-                         f"llm.c's version 2 holds uint32 Llama-3 tokens. Re-tokenize the text with `python -m speedgpt.data prepare`")
+        _bad(path, f"shard version {version}, but speedgpt reads version {SHARD_VERSION} (uint16 GPT-2 tokens); "
+                   f"llm.c's version 2 holds uint32 Llama-3 tokens", "Re-tokenize the text with `python -m speedgpt.data prepare`")
     expected = HEADER_BYTES + 2 * num_tokens
     if num_tokens < 0 or size != expected:
         what = "truncated" if size < expected else "longer than its header says"
-        raise ShardError(f"{path}: the header promises {num_tokens:,} tokens ({expected:,} bytes) but the file has "
-                         f"{size:,} bytes; it is {what} (an interrupted download or copy?): {fix}")
+        _bad(path, f"the header promises {num_tokens:,} tokens ({expected:,} bytes) but the file has {size:,} bytes; "
+                   f"it is {what} (an interrupted download or copy?)", fix)
     return num_tokens
 
 def read_shard(path) -> np.ndarray:
@@ -158,22 +166,60 @@ def input_files(inputs) -> list[Path]:
         else: files.append(item)
     return files
 
-def iter_documents(path, text_field: str = "text") -> Iterator[str]:
-    "Documents in one input file: the whole file for text, field `text_field` of each line for JSONL."
+BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")   # a line break followed by one or more empty (or all-space) lines
+TXT_SPLITS = ("blank_lines", "file")
+
+def _decode(data: bytes, path, line_no: int, offset: int, encoding: str, errors: str, gz: bool) -> str:
+    "Decode `data` (which starts at byte `offset` of the file); a bad byte is named with its line and offset."
+    try: return data.decode(encoding, errors)
+    except UnicodeDecodeError as e:
+        at, line_no = offset + e.start, line_no + data.count(b"\n", 0, e.start)
+        raise ValueError(f"{path}:{line_no}: byte {at:,}{' of the decompressed text' if gz else ''} "
+                         f"({data[e.start:e.start + 1].hex()}) is not valid {encoding} ({e.reason}); name the file's encoding "
+                         f"with --encoding (e.g. cp1252 or latin-1), or pass --errors replace to put U+FFFD for each bad byte") from None
+
+def _lines(path: Path):
+    "(line number, byte offset, bytes) of each line of `path`, gunzipped for .gz; broken gzip data is named."
+    gz = path.name.lower().endswith(".gz")
+    line_no, offset = 1, 0
+    try:
+        with (gzip.open if gz else open)(path, "rb") as f:
+            for line_no, line in enumerate(f, 1):
+                yield line_no, offset, line; offset += len(line)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"{path}:{line_no}: not readable as gzip after {offset:,} decompressed bytes ({e}); if it is plain "
+                         f"text, rename it without '.gz', else compress it again") from None
+
+def iter_documents(path, text_field: str = "text", *, txt_split: str = "blank_lines", encoding: str = "utf-8",
+                   errors: str = "strict") -> Iterator[str]:
+    "Documents in one input file: text split at blank lines (or the whole file), field `text_field` of each JSONL line."
     path = Path(path)
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        if ".txt" in _suffix(path):
-            yield f.read(); return
-        for line_no, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: record = json.loads(line)
-            except json.JSONDecodeError as e: raise ValueError(f"{path}:{line_no}: not valid JSON ({e})") from None
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                keys = sorted(record) if isinstance(record, dict) else type(record).__name__
-                raise ValueError(f"{path}:{line_no}: expected an object with a string field '{text_field}', found {keys}; "
-                                 f"name the right field with --text_field")
-            yield record[text_field]
+    gz = path.name.lower().endswith(".gz")
+    if txt_split not in TXT_SPLITS: raise ValueError(f"--txt_split {txt_split!r}: one of {', '.join(TXT_SPLITS)}")
+    codecs.lookup(encoding)                                       # LookupError (unknown encoding) before reading
+    first = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding   # a byte-order mark is not text
+    if ".txt" in _suffix(path):
+        text = _decode(b"".join(line for _, _, line in _lines(path)), path, 1, 0, first, errors, gz)
+        if txt_split == "file": yield text; return
+        yield from (doc for doc in BLANK_LINES.split(text) if doc.strip())
+        return
+    for line_no, offset, raw in _lines(path):
+        line = _decode(raw, path, line_no, offset, first if line_no == 1 else encoding, errors, gz)
+        if not line.strip(): continue
+        try: record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{line_no}: not valid JSON ({e.msg}, column {e.colno}); each line must be one "
+                             f"JSON object such as {{\"{text_field}\": \"...\"}}") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{line_no}: a JSON {type(record).__name__}, not an object with a string field '{text_field}'")
+        if text_field not in record:
+            raise ValueError(f"{path}:{line_no}: no field '{text_field}' (fields: {', '.join(sorted(record)) or 'none'}); "
+                             f"name the text field with --text_field")
+        if not isinstance(record[text_field], str):
+            raise ValueError(f"{path}:{line_no}: field '{text_field}' holds {type(record[text_field]).__name__} "
+                             f"{json.dumps(record[text_field])[:40]}, not a string")
+        yield record[text_field]
+
 
 # %% ../nbs/01_data.ipynb #01data-022
 @functools.lru_cache(maxsize=None)
@@ -222,29 +268,67 @@ def is_val_document(index: int, val_fraction: Fraction) -> bool:
     "Document `index` goes to val when floor((i+1)*f) > floor(i*f): evenly spaced, exactly a fraction f."
     return (index + 1) * val_fraction.numerator // val_fraction.denominator > index * val_fraction.numerator // val_fraction.denominator
 
+def corpus_files(out_dir, name: str) -> list[Path]:
+    "The train and val shards of corpus `name` in `out_dir`."
+    out_dir = Path(out_dir)
+    return sorted(out_dir.glob(f"{name}_train_*.bin")) + sorted(out_dir.glob(f"{name}_val_*.bin"))
+
+def _move_into_place(stage: Path, out_dir: Path, name: str, overwrite: bool):
+    "Replace corpus `name` in `out_dir` by the shards in `stage`; on any failure put the old shards back."
+    out_dir.mkdir(parents=True, exist_ok=True)
+    old, new = corpus_files(out_dir, name), corpus_files(stage, name)
+    if old and not overwrite: raise FileExistsError(f"{out_dir} gained shards of corpus '{name}' while preparing; pass --overwrite")
+    aside = stage / "replaced"; aside.mkdir()
+    moved_old, moved_new = [], []
+    try:
+        for p in old: os.replace(p, aside / p.name); moved_old.append(p)
+        for p in new: os.replace(p, out_dir / p.name); moved_new.append(out_dir / p.name)
+    except BaseException:
+        for p in moved_new: p.unlink(missing_ok=True)
+        for p in moved_old: os.replace(aside / p.name, p)
+        raise
+
 def prepare(inputs, out_dir, *, name: str | None = None, shard_tokens: int = 100_000_000, val_fraction: float = 0.05,
-            max_doc_tokens: int = 0, text_field: str = "text", overwrite: bool = False, batch_docs: int = 512,
-            quiet: bool = False) -> dict:
-    "Tokenize text/JSONL(.gz) `inputs` into `out_dir/{name}_{train,val}_NNNNNN.bin`; returns a summary dict."
+            max_doc_tokens: int = 0, text_field: str = "text", txt_split: str = "blank_lines", encoding: str = "utf-8",
+            errors: str = "strict", overwrite: bool = False, batch_docs: int = 512, quiet: bool = False) -> dict:
+    """Tokenize text/JSONL(.gz) `inputs` into `out_dir/{name}_{train,val}_NNNNNN.bin`; returns a summary dict.
+    The shards are written into a temporary folder beside `out_dir` and moved into place only when all is done."""
     files = input_files(inputs)
     name = name or re.sub(r"[^A-Za-z0-9.\-]", "-", files[0].name.split(".")[0]) or "corpus"
     if not SHARD_NAME.fullmatch(name):
         raise ValueError(f"--name {name!r}: use letters, digits, '-' and '.' only (an '_' would confuse the *_train_*.bin patterns)")
     if not 0 <= val_fraction < 1: raise ValueError(f"--val_fraction {val_fraction}: a fraction in [0, 1)")
     if shard_tokens < 1: raise ValueError(f"--shard_tokens {shard_tokens}: a positive number of tokens")
+    if txt_split not in TXT_SPLITS: raise ValueError(f"--txt_split {txt_split!r}: one of {', '.join(TXT_SPLITS)}")
+    try: codecs.lookup(encoding); codecs.lookup_error(errors)
+    except LookupError as e: raise ValueError(f"--encoding {encoding!r} / --errors {errors!r}: {e}") from None
     out_dir = Path(out_dir)
-    old = sorted(out_dir.glob(f"{name}_train_*.bin")) + sorted(out_dir.glob(f"{name}_val_*.bin"))
+    if out_dir.exists() and not out_dir.is_dir(): raise ValueError(f"--out {out_dir} is a file; name a folder for the shards")
+    old = corpus_files(out_dir, name)
     if old and not overwrite:
         raise FileExistsError(f"{out_dir} already holds {len(old)} shard(s) of corpus '{name}' ({old[0].name}, ...); "
                               f"pass --overwrite to replace them, or choose another --name / --out")
-    for p in old: p.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    parent = out_dir.resolve().parent; parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.resolve().name}.", suffix=".preparing", dir=parent))
+    try:
+        summary = _tokenize(files, stage, name=name, shard_tokens=shard_tokens, val_fraction=val_fraction,
+                            max_doc_tokens=max_doc_tokens, batch_docs=batch_docs, quiet=quiet,
+                            read=dict(text_field=text_field, txt_split=txt_split, encoding=encoding, errors=errors))
+        _move_into_place(stage, out_dir, name, overwrite)
+    finally: shutil.rmtree(stage, ignore_errors=True)
+    for s in ("train", "val"): summary[f"{s}_shards"] = [str(out_dir / Path(p).name) for p in summary[f"{s}_shards"]]
+    summary["out_dir"] = str(out_dir)
+    return summary
+
+def _tokenize(files, out_dir, *, name, shard_tokens, val_fraction, max_doc_tokens, batch_docs, quiet, read) -> dict:
+    "The work of `prepare`, into `out_dir`."
     log = (lambda s: None) if quiet else (lambda s: print(f"[prepare] {s}", flush=True))
     fraction = Fraction(val_fraction).limit_denominator(1_000_000)
     enc = get_tokenizer()
     writers = {s: _ShardWriter(out_dir, name, s, shard_tokens, log) for s in ("train", "val")}
     stats = dict(documents=0, empty_documents=0, pieces_from_cuts=0, characters=0)
     t0 = last = time.time()
+    held = []          # the latest document (split, pieces), written one document late: it may have to become val
 
     def flush_batch(texts):
         for ids in enc.encode_ordinary_batch(texts):
@@ -252,12 +336,14 @@ def prepare(inputs, out_dir, *, name: str | None = None, shard_tokens: int = 100
             split = "val" if is_val_document(stats["documents"], fraction) else "train"
             pieces = split_long_document(doc, max_doc_tokens) if max_doc_tokens else [doc]
             stats["pieces_from_cuts"] += len(pieces) - 1
-            for piece in pieces: writers[split].add(piece)
-            stats["documents"] += 1
+            if held: _write(*held.pop())
+            held.append((split, pieces)); stats["documents"] += 1
+    def _write(split, pieces):
+        for piece in pieces: writers[split].add(piece)
 
     for path in files:
-        texts = []
-        for text in iter_documents(path, text_field):
+        texts, before = [], stats["documents"]
+        for text in iter_documents(path, **read):
             if not text: stats["empty_documents"] += 1; continue
             texts.append(text); stats["characters"] += len(text)
             if len(texts) == batch_docs:
@@ -266,15 +352,38 @@ def prepare(inputs, out_dir, *, name: str | None = None, shard_tokens: int = 100
                     last = time.time(); n = writers["train"].tokens + writers["val"].tokens
                     log(f"{path.name}: {stats['documents']:,} documents, {n:,} tokens, {n / (last - t0) / 1e6:.2f} M tokens/s")
         flush_batch(texts)
-        log(f"{path.name} done: {stats['documents']:,} documents so far")
+        log(f"{path.name} done: {stats['documents'] - before:,} documents" + ("" if stats["documents"] > before else " (no text in it)"))
+    what = str(files[0]) if len(files) == 1 else f"{len(files)} input files"
+    if stats["documents"] == 0:
+        raise ValueError(f"{what}: no text to tokenize (empty, only whitespace, or only empty '{read['text_field']}' fields); "
+                         f"nothing was written")
+    if fraction and stats["documents"] < 2:
+        plain = read["txt_split"] == "blank_lines" and all(".txt" in _suffix(f) for f in files)
+        raise ValueError(f"{what}: 1 document, but a val split needs at least 2 (one to train on, one to validate on)"
+                         + ("; plain text is split into documents at blank lines and this text has none: separate its parts "
+                            "with blank lines" if plain else "") + ", add text, or pass --val_fraction 0 for train shards only")
+    val_note = ""
+    split, pieces = held.pop()
+    if fraction and split == "train" and writers["val"].docs == 0:
+        split = "val"
+        val_note = (f"; val is the last document ({stats['documents']:,} documents x {float(fraction):g} rounds down to none, "
+                    f"and a run needs a val split)")
+    _write(split, pieces)
     for w in writers.values(): w.flush()
     summary = dict(name=name, out_dir=str(out_dir), **stats, seconds=round(time.time() - t0, 2),
                    **{f"{s}_{k}": v for s in writers for k, v in (("documents", writers[s].docs), ("tokens", writers[s].tokens),
                                                                     ("shards", [str(p) for p in writers[s].paths]))})
     log(f"done in {summary['seconds']} s: {summary['train_tokens']:,} train tokens in {len(writers['train'].paths)} shard(s), "
-        f"{summary['val_tokens']:,} val tokens in {len(writers['val'].paths)} shard(s)"
-        + (f"; skipped {stats['empty_documents']} empty document(s)" if stats["empty_documents"] else ""))
+        f"{summary['val_tokens']:,} val tokens in {len(writers['val'].paths)} shard(s)" + val_note
+        + (f"; skipped {stats['empty_documents']} empty document(s)" if stats["empty_documents"] else "")
+        + ("; no val split (--val_fraction 0)" if not fraction else ""))
+    val_fit = (summary["val_tokens"] - 1) // 16 * 16
+    if fraction and val_fit < 32_768:      # the tiny preset's data.val_tokens
+        log(f"this val split holds {summary['val_tokens']:,} tokens, fewer than a preset validates on (tiny: 32,768): "
+            + (f"train with --val_tokens {val_fit} --val_batch_tokens {val_fit}" if val_fit
+               else "too few to validate on; add text or raise --val_fraction"))
     return summary
+
 
 # %% ../nbs/01_data.ipynb #01data-031
 EMBEDDED_CORPUS_NAME = "shakespeare"
@@ -347,38 +456,49 @@ def find_shards(data_cfg, split: str) -> list[Path]:
     else:
         folder, pattern = Path(corpus), data_cfg.train_pattern if split == "train" else data_cfg.val_pattern
         how = f"make them with `python -m speedgpt.data prepare YOUR_TEXT.jsonl.gz --out {folder}`"
+    expected = "'embedded', 'fineweb', or a folder of *_train_*.bin and *_val_*.bin shards"
+    if folder.is_file():
+        raise DataNotFound(f"corpus '{corpus}' is a file, but a corpus is {expected}"
+                           + (f": pass its folder, --corpus {folder.parent}" if folder.suffix == ".bin" else
+                              f": make shards from it first, `python -m speedgpt.data prepare {folder} --out data/{folder.name.split('.')[0]}`, "
+                              f"then --corpus data/{folder.name.split('.')[0]}"))
     if not folder.is_dir():
-        raise FileNotFoundError(f"data folder {folder} (corpus '{corpus}') does not exist: {how}")
+        raise DataNotFound(f"data folder {folder} (corpus '{corpus}') does not exist; a corpus is {expected}: {how}")
     files = sorted(folder.glob(pattern))
     if not files:
-        raise FileNotFoundError(f"no {split} shards matching {pattern} in {folder} (corpus '{corpus}'): {how}")
+        found = sorted(p.name for p in folder.iterdir())
+        raise DataNotFound(f"no {split} shards matching {pattern} in {folder} (corpus '{corpus}'; it holds "
+                           f"{', '.join(found[:4]) + (', ...' if len(found) > 4 else '') if found else 'nothing'}): {how}")
     return files
 
 # %% ../nbs/01_data.ipynb #01data-051
 def bigram_hash_reference(ids, bigram_vocab_size: int) -> torch.Tensor:
-    "Record #64's bigram hash one position at a time, with explicit int32 wrap-around."
+    "Record #64's bigram hash one position at a time, with explicit int32 wrap-around (position 0 reads as the reserved id)."
     wrap = lambda v: (v + 2**31) % 2**32 - 2**31
     mod, ids = bigram_vocab_size - 1, [int(v) for v in ids]
-    out = [mod] + [wrap(wrap(36313 * cur) ^ wrap(27191 * prev)) % mod for prev, cur in zip(ids, ids[1:])]
+    prevs = [mod] + ids[1:-1]                                   # the record overwrites position 0 before hashing
+    out = [mod] + [wrap(wrap(36313 * cur) ^ wrap(27191 * prev)) % mod for prev, cur in zip(prevs, ids[1:])]
     return torch.tensor(out[:len(ids)], dtype=torch.int32)
 
 def _bigram_hash_torch(x: torch.Tensor, mod: int) -> torch.Tensor:
     "The hash in torch int32 ops (any device)."
+    prev = x[:-1].clone(); prev[:1] = mod
     out = torch.empty_like(x)
     out[:1] = mod
-    out[1:] = torch.bitwise_xor(36313 * x[1:], 27191 * x[:-1]) % mod
+    out[1:] = torch.bitwise_xor(36313 * x[1:], 27191 * prev) % mod
     return out
 
 def _bigram_hash_numpy(x: np.ndarray, mod: int) -> np.ndarray:
     "The hash in numpy int32 ops (one CPU thread; int32 products wrap around like torch's)."
+    prev = x[:-1].copy(); prev[:1] = mod
     out = np.empty_like(x)
     out[:1] = mod
     with np.errstate(over="ignore"):
-        out[1:] = ((36313 * x[1:]) ^ (27191 * x[:-1])) % mod
+        out[1:] = ((36313 * x[1:]) ^ (27191 * prev)) % mod
     return out
 
 def bigram_hash(ids: torch.Tensor, bigram_vocab_size: int) -> torch.Tensor:
-    "Bigram hash ids (T,) int32 of token ids (T,): position 0 -> bigram_vocab_size-1, else a hash of (prev, cur)."
+    "Bigram hash ids (T,) int32 of token ids (T,): position 0 -> bigram_vocab_size-1, else a hash of (prev, cur), prev of position 1 being that reserved id."
     if bigram_vocab_size < 2: raise ValueError(f"bigram_vocab_size={bigram_vocab_size}: needs at least 2 rows")
     x = ids.to(torch.int32)
     if x.device.type != "cpu": return _bigram_hash_torch(x, bigram_vocab_size - 1)
@@ -599,9 +719,11 @@ def _read_prefix(files, num_tokens: int) -> np.ndarray:
         if have >= num_tokens: break
         tokens = read_shard(f)[:num_tokens - have]; parts.append(np.asarray(tokens)); have += len(tokens)
     if have < num_tokens:
+        fit = max(16, (have - 1) // 16 * 16)
         raise ValueError(f"the val split ({len(files)} shard(s): {', '.join(Path(f).name for f in files[:3])}) holds "
                          f"{have:,} tokens but {num_tokens:,} are needed (val_tokens + 1 for the last target): "
-                         f"lower data.val_tokens (a multiple of data.val_batch_tokens) or add val data")
+                         f"lower data.val_tokens (a multiple of data.val_batch_tokens), e.g. --val_tokens {fit} --val_batch_tokens {fit}, "
+                         f"or add val data")
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint16)
 
 def val_batches(files, *, total_tokens: int, batch_tokens: int, rank: int = 0, world_size: int = 1,
@@ -638,15 +760,28 @@ def _count(text: str) -> int:
     if value != int(value): raise argparse.ArgumentTypeError(f"{text}: a whole number")
     return int(value)
 
-def check_shards(paths, vocab_size: int | None = None) -> int:
-    "Validate shards (files, or folders of *.bin) and print one line per shard; returns the total token count."
+def check_shards(paths, vocab_size: int | None = None, *, quiet: bool = False) -> int:
+    """Validate shards (files, or folders of *.bin): header and size of each (and every id < `vocab_size` when given,
+    which reads the tokens); prints one line per shard unless `quiet`. Returns the total token count, or raises one
+    ShardError naming every bad shard (its `.bad` lists them as (path, reason))."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files = [f for p in map(Path, paths) for f in (sorted(p.glob("*.bin")) if p.is_dir() else [p])]
-    if not files: raise FileNotFoundError(f"no .bin shards in {', '.join(map(str, paths))}")
-    total = 0
+    if not files: raise DataNotFound(f"no .bin shards in {', '.join(map(str, paths))}")
+    total, bad, fixes = 0, [], []
     for f in files:
-        n = validate_shard(f, vocab_size); total += n
-        print(f"{f}: {n:,} tokens, {int((read_shard(f) == BOS_ID).sum()):,} documents")
-    print(f"{len(files)} shard(s), {total:,} tokens, all valid" + (f" (ids < {vocab_size})" if vocab_size else ""))
+        try: n = validate_shard(f, vocab_size)
+        except FileNotFoundError: bad.append((f, "no such file")); continue
+        except ShardError as e:
+            bad.append((f, e.reason)); fixes += [e.fix] if e.fix and e.fix not in fixes else []
+            if not quiet: print(f"{f}: BAD: {e.reason}")
+            continue
+        total += n
+        if not quiet: print(f"{f}: {n:,} tokens, {int((read_shard(f) == BOS_ID).sum()):,} documents")
+    if bad:
+        error = ShardError(f"{len(bad)} of {len(files)} shard(s) cannot be used: " + "; ".join(f"{f}: {r}" for f, r in bad)
+                           + (f". Fix: {'; '.join(fixes)}" if fixes else ""))
+        error.bad = bad; raise error
+    if not quiet: print(f"{len(files)} shard(s), {total:,} tokens, all valid" + (f" (ids < {vocab_size})" if vocab_size else ""))
     return total
 
 def main(argv=None) -> int:
@@ -654,14 +789,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="speedgpt-data", description="Token shards for speedgpt: prepare text, download FineWeb, check shards.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="tokenize text / JSONL(.gz) files into train/val shards")
-    p.add_argument("inputs", nargs="+", help=".txt, .jsonl (optionally .gz) files, or folders of them")
+    p.add_argument("inputs", nargs="+", help=".txt, .jsonl (optionally .gz) files, or folders of them. Plain text is split "
+                   "into documents at blank lines (see --txt_split); a .jsonl line is one document")
     p.add_argument("--out", required=True, help="folder for the shards")
     p.add_argument("--name", help="corpus name in the file names (default: the first input's name)")
     p.add_argument("--shard_tokens", type=_count, default=100_000_000, help="tokens per shard (default 1e8)")
     p.add_argument("--val_fraction", type=float, default=0.05, help="fraction of documents for val, evenly spaced (default 0.05)")
     p.add_argument("--max_doc_tokens", type=_count, default=0, help="cut longer documents at line breaks (default 0: never)")
     p.add_argument("--text_field", default="text", help="JSONL field holding the text (default text)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing shards of the same name")
+    p.add_argument("--txt_split", choices=TXT_SPLITS, default="blank_lines",
+                   help="plain text: one document per blank-line-separated part (default), or per file")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of the inputs (default utf-8; e.g. cp1252, latin-1)")
+    p.add_argument("--errors", default="strict", choices=("strict", "replace", "ignore"),
+                   help="undecodable bytes: stop with an error naming the byte (default), replace with U+FFFD, or ignore")
+    p.add_argument("--overwrite", action="store_true", help="replace existing shards of the same name (only once the new ones are complete)")
     f = sub.add_parser("fineweb", help="download FineWeb-10B shards (GPT-2 tokens) from the Hugging Face Hub")
     f.add_argument("--shards", type=int, default=8, help="train shards of 100 M tokens (default 8; max 103)")
     f.add_argument("--out", default=None, help="folder (default $SPEEDGPT_DATA or data/fineweb10B)")
@@ -673,7 +814,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "prepare":
             prepare(args.inputs, args.out, name=args.name, shard_tokens=args.shard_tokens, val_fraction=args.val_fraction,
-                    max_doc_tokens=args.max_doc_tokens, text_field=args.text_field, overwrite=args.overwrite)
+                    max_doc_tokens=args.max_doc_tokens, text_field=args.text_field, txt_split=args.txt_split,
+                    encoding=args.encoding, errors=args.errors, overwrite=args.overwrite)
         elif args.command == "fineweb":
             download_fineweb(args.out or default_fineweb_dir(), args.shards, args.repo_id)
         else:
