@@ -98,9 +98,11 @@ def normuon_normalize(V: Tensor, second_moment: Tensor, beta2: float) -> Tensor:
     return V * (inv_rms * norm / norm_tilde.clamp_min(1e-10)).to(V.dtype)
 
 # %% ../nbs/06_optim.ipynb #06optim-025
-def cautious_mask(update: Tensor, param: Tensor) -> Tensor:
-    "Where weight decay applies: the update (which is subtracted) and the weight have the same sign."
-    return (update * param) > 0
+def cautious_mask(update: Tensor, param: Tensor, include_zero: bool = False) -> Tensor:
+    """Where weight decay applies: the update (which is subtracted) and the weight have the same sign.
+    `include_zero`: also where update * param is exactly 0 (record #64's NorMuon rule `>= 0`; its Adam rule is `> 0`)."""
+    agreement = update * param
+    return agreement >= 0 if include_zero else agreement > 0
 
 # %% ../nbs/06_optim.ipynb #06optim-028
 def join_bf16_low_bits(high: Tensor, low: Tensor) -> Tensor:
@@ -144,7 +146,7 @@ def normuon_update_(weights: Tensor, grad: Tensor, state: dict, *, momentum: flo
     k = weights.size(0)
     V, lr, decay = V[:k].float(), lr[:k], decay[:k]
     precise = join_bf16_low_bits(weights, state["low_bits"]) if weights.dtype == torch.bfloat16 else weights
-    mask = cautious_mask(V, precise) if cautious else 1.0
+    mask = cautious_mask(V, precise, include_zero=True) if cautious else 1.0
     new = precise - precise * mask * decay * lr - V * lr
     if weights.dtype == torch.bfloat16: split_into_bf16_low_bits_(new, weights, state["low_bits"])
     else: weights.copy_(new)
