@@ -9,6 +9,7 @@ GPU kept busy with `torch.cuda._sleep` while timing, so no launch waits on the d
     python3 bench/host_overhead.py --compiled   # only the compiled single blocks and their profile
 """
 import cProfile, io, pstats, sys, time
+import functools
 import torch, triton
 import speedgpt.kernels as K
 from speedgpt.model import relu2_mlp_reference
@@ -59,13 +60,8 @@ def main():
     def fwd_grad(fn):
         def run(): fn(*leaves)                     # graph built, then dropped
         return run
-    def op_path(run):
-        "The same call with eager launches routed through the registered ops (the package before 2026-12-01b)."
-        def wrapped():
-            K.DIRECT_EAGER_LAUNCH = False
-            try: run()
-            finally: K.DIRECT_EAGER_LAUNCH = True
-        return wrapped
+    # the same call with eager launches routed through the registered ops (the package before 2026-12-01)
+    via_ops = functools.partial(K.fused_relu2_mlp, direct_eager=False)
     def bwd_only(fn):
         ys = []
         def run():
@@ -86,13 +82,13 @@ def main():
         ("fused_relu2_mlp forward, no grad", fwd_only(K.fused_relu2_mlp), 100),
         ("reference MLP forward, no grad", fwd_only(relu2_mlp_reference), 100),
         ("fused_relu2_mlp forward, grad on (graph dropped)", fwd_grad(K.fused_relu2_mlp), 100),
-        ("  same, through the registered ops", op_path(fwd_grad(K.fused_relu2_mlp)), 100),
+        ("  same, through the registered ops", fwd_grad(via_ops), 100),
         ("reference MLP forward, grad on (graph dropped)", fwd_grad(relu2_mlp_reference), 100),
         ("fused_relu2_mlp forward + backward", step(K.fused_relu2_mlp), 40),
-        ("  same, through the registered ops", op_path(step(K.fused_relu2_mlp)), 40),
+        ("  same, through the registered ops", step(via_ops), 40),
         ("reference MLP forward + backward", step(relu2_mlp_reference), 40),
         ("fused_relu2_mlp backward only", bwd_only(K.fused_relu2_mlp), 40),
-        ("  same, through the registered ops", op_path(bwd_only(K.fused_relu2_mlp)), 40),
+        ("  same, through the registered ops", bwd_only(via_ops), 40),
         ("reference MLP backward only", bwd_only(relu2_mlp_reference), 40),
         # compiled single blocks measured host-bound (0.79-1.01x wall at 1.09x GPU time): where does it go?
         ("compiled fused_relu2_mlp forward + backward", step(torch.compile(K.fused_relu2_mlp)), 40),
@@ -118,7 +114,7 @@ def main():
     for name, fn in [("torch.ops.speedgpt.linear_relu2", lambda: torch.ops.speedgpt.linear_relu2(x, c_fc)),
                      ("_launch_relu2_grad_hopper", lambda: K._launch_relu2_grad_hopper(gy, c_proj, post)),
                      ("fused_relu2_mlp forward, grad on", fwd_grad(K.fused_relu2_mlp)),
-                     ("fused_relu2_mlp forward, grad on, through the ops", op_path(fwd_grad(K.fused_relu2_mlp)))]:
+                     ("fused_relu2_mlp forward, grad on, through the ops", fwd_grad(via_ops))]:
         fn(); torch.cuda.synchronize()
         torch.cuda._sleep(int(3e9))
         prof = cProfile.Profile()

@@ -15,13 +15,13 @@ from .model import (ModelOps, reference_ops, relu2_mlp_reference, head_reference
                             softcapped_mtp_loss_reference)
 
 # %% auto #0
-__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'HAS_GLUON', 'HOPPER_BACKWARD', 'RELU2_GRAD_HOPPER_TILE',
-           'DIRECT_EAGER_LAUNCH', 'CE_TILE', 'MAX_FUSED_OFFSETS', 'CPU_CE_ROWS', 'FP8_MAX', 'uses_triton', 'num_sms',
-           'poisoned_outputs', 'linear_relu2', 'linear_relu2_backward', 'hopper_backward_applies',
-           'linear_relu2_backward_hopper', 'fused_relu2_mlp', 'softcapped_mtp_ce', 'softcapped_mtp_ce_backward',
-           'fused_softcapped_mtp_loss', 'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference',
-           'ba_plus_caa_reference', 'xxt', 'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference',
-           'fp8_mm', 'fp8_mm_backward', 'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
+__all__ = ['HAS_TRITON', 'TRITON_INTERPRET', 'MLP_TILE', 'HAS_GLUON', 'RELU2_GRAD_HOPPER_TILE', 'CE_TILE', 'MAX_FUSED_OFFSETS',
+           'CPU_CE_ROWS', 'FP8_MAX', 'uses_triton', 'num_sms', 'poisoned_outputs', 'linear_relu2',
+           'linear_relu2_backward', 'hopper_backward_applies', 'linear_relu2_backward_hopper', 'fused_relu2_mlp',
+           'softcapped_mtp_ce', 'softcapped_mtp_ce_backward', 'fused_softcapped_mtp_loss',
+           'chunked_softcapped_mtp_loss', 'lower_tile', 'sym_matmul', 'xxt_reference', 'ba_plus_caa_reference', 'xxt',
+           'ba_plus_caa', 'quantize_fp8', 'fp8_supported', 'fp8_linear_reference', 'fp8_mm', 'fp8_mm_backward',
+           'fp8_linear', 'fast_ops', 'benchmark_kernels', 'benchmark_table']
 
 # %% ../nbs/05_kernels.ipynb #05kernels-005
 try:
@@ -163,7 +163,6 @@ except ImportError:    # no Triton, or one without Gluon (before 3.5)
     gluon = gl = None
 
 HAS_GLUON = gluon is not None
-HOPPER_BACKWARD = True
 # num_warps (8) multiply, EPILOGUE_WARPS (4) finish with EPILOGUE_REGS registers; the multiplying ones take the rest
 RELU2_GRAD_HOPPER_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, STAGES=3, CHUNK=16, EPILOGUE_WARPS=4,
                               EPILOGUE_REGS=112, num_warps=8)
@@ -311,8 +310,8 @@ def _is_sm90(device_index: int) -> bool:
     return torch.cuda.get_device_capability(device_index) == (9, 0)
 
 def hopper_backward_applies(t: Tensor) -> bool:
-    "True when the ReLU² backward on tensors like `t` runs the Gluon kernel: CUDA on an sm_90 GPU, Gluon installed."
-    if not (HAS_GLUON and HOPPER_BACKWARD and not TRITON_INTERPRET and t.is_cuda): return False
+    "True when the ReLU² backward on tensors like `t` can run the Gluon kernel: CUDA on an sm_90 GPU, Gluon installed."
+    if not (HAS_GLUON and not TRITON_INTERPRET and t.is_cuda): return False
     index = t.device.index or 0
     # dynamo traces the query itself (once per graph); eager calls take the cached answer
     if torch.compiler.is_compiling(): return torch.cuda.get_device_capability(index) == (9, 0)
@@ -346,14 +345,13 @@ if not hasattr(torch.ops.speedgpt, "linear_relu2_backward_hopper"):
                                 lambda g, w, post: g.new_empty((g.shape[0], w.shape[0])))
 
 # %% ../nbs/05_kernels.ipynb #05kernels-013
-DIRECT_EAGER_LAUNCH = True
-
-def _relu2_kernel(a: Tensor, b: Tensor, post: Tensor | None = None) -> Tensor:
-    "The fused kernel: launched directly on real CUDA tensors in eager, through the registered op otherwise."
+def _relu2_kernel(a: Tensor, b: Tensor, post: Tensor | None = None, direct_eager: bool = True,
+                  hopper_backward: bool = True) -> Tensor:
+    "The fused kernel: launched directly on real CUDA tensors in eager (`direct_eager`), through the registered op otherwise."
     # the op's dispatch costs ~30 µs of host time per call in eager, where nothing needs it; compile (and
     # the fake tensors it traces with) must see the op, so that the graph launches the kernel itself
-    eager = DIRECT_EAGER_LAUNCH and type(a) is Tensor and a.is_cuda and not torch.compiler.is_compiling()
-    if post is not None and hopper_backward_applies(a):      # sm_90: the Gluon backward
+    eager = direct_eager and type(a) is Tensor and a.is_cuda and not torch.compiler.is_compiling()
+    if post is not None and hopper_backward and hopper_backward_applies(a):      # sm_90: the Gluon backward
         if eager: return _launch_relu2_grad_hopper(a, b, post)
         return torch.ops.speedgpt.linear_relu2_backward_hopper(a, b, post)
     if eager: return _launch_linear_relu2(a, b, post, direct=True)
@@ -362,9 +360,10 @@ def _relu2_kernel(a: Tensor, b: Tensor, post: Tensor | None = None) -> Tensor:
 
 class _FusedReLU2MLP(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, c_fc, c_proj):
-        post = _relu2_kernel(x, c_fc)                               # (N, F)
+    def forward(ctx, x, c_fc, c_proj, direct_eager, hopper_backward):
+        post = _relu2_kernel(x, c_fc, None, direct_eager)           # (N, F)
         ctx.save_for_backward(x, c_fc, c_proj, post)
+        ctx.launch = (direct_eager, hopper_backward)
         return post @ c_proj                                        # (N, D)
 
     @staticmethod
@@ -372,10 +371,10 @@ class _FusedReLU2MLP(torch.autograd.Function):
         x, c_fc, c_proj, post = ctx.saved_tensors
         grad_y = grad_y.contiguous()
         grad_c_proj = post.T @ grad_y                               # (F, D)
-        grad_pre = _relu2_kernel(grad_y, c_proj, post)              # (N, F)
+        grad_pre = _relu2_kernel(grad_y, c_proj, post, *ctx.launch)  # (N, F)
         grad_c_fc = grad_pre.T @ x                                  # (F, D)
         grad_x = grad_pre @ c_fc                                    # (N, D)
-        return grad_x, grad_c_fc, grad_c_proj
+        return grad_x, grad_c_fc, grad_c_proj, None, None
 
 def _mlp_kernel_fits(x: Tensor, c_fc: Tensor) -> bool:
     return (uses_triton(x, c_fc) and x.dtype == torch.bfloat16
@@ -387,14 +386,17 @@ def _tma_ready(t: Tensor) -> Tensor:
     if torch.compiler.is_compiling(): return t      # inductor aligns its buffers and copies misaligned inputs itself
     return t if t.storage_offset() * t.element_size() % 16 == 0 else t.clone()
 
-def fused_relu2_mlp(x: Tensor, c_fc: Tensor, c_proj: Tensor) -> Tensor:
-    "relu(x @ c_fc.T)**2 @ c_proj; x (..., D), c_fc and c_proj (F, D). Triton on CUDA bf16, reference otherwise."
+def fused_relu2_mlp(x: Tensor, c_fc: Tensor, c_proj: Tensor, *, direct_eager: bool = True,
+                    hopper_backward: bool = True) -> Tensor:
+    """relu(x @ c_fc.T)**2 @ c_proj; x (..., D), c_fc and c_proj (F, D). Triton on CUDA bf16, reference otherwise.
+    `direct_eager=False` goes through the registered ops in eager too (the path compile takes); `hopper_backward=False`
+    keeps the Triton backward on sm_90."""
     _check(c_fc.ndim == 2 and c_fc.shape == c_proj.shape and x.shape[-1] == c_fc.shape[1],
            f"fused_relu2_mlp: expected x (..., D) and c_fc, c_proj both (F, D); got x {tuple(x.shape)}, "
            f"c_fc {tuple(c_fc.shape)}, c_proj {tuple(c_proj.shape)}")
     if not _mlp_kernel_fits(x, c_fc): return relu2_mlp_reference(x, c_fc, c_proj)
     x2, c_fc, c_proj = (_tma_ready(t) for t in (x.reshape(-1, x.shape[-1]), c_fc.to(x.dtype), c_proj.to(x.dtype)))
-    y = _FusedReLU2MLP.apply(x2, c_fc, c_proj)
+    y = _FusedReLU2MLP.apply(x2, c_fc, c_proj, direct_eager, hopper_backward)
     return y.view(*x.shape[:-1], c_proj.shape[1])
 
 # %% ../nbs/05_kernels.ipynb #05kernels-020
