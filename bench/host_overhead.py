@@ -95,7 +95,7 @@ def main():
         ("compiled reference MLP forward + backward", step(torch.compile(relu2_mlp_reference)), 40),
     ]
     print("\n## host µs per call (GPU busy, launches only enqueue)\n\n| layer | host µs |\n|---|---|")
-    compiled_only = "--compiled" in sys.argv       # just the compiled blocks (a short device call)
+    compiled_only = "--compiled" in sys.argv       # just the compiled blocks (a short run)
     if compiled_only: layers = [l for l in layers if l[0].startswith("compiled")]
     for name, fn, n in layers:
         print(f"| {name} | {min(host_us(fn, n) for _ in range(3)):.1f} |", flush=True)
