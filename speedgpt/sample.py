@@ -10,9 +10,9 @@ import argparse, sys
 import torch
 from .config import Config
 from .model import GPT, reference_ops
-from .train import load_checkpoint, generate
+from .train import load_checkpoint, generate, rotary_at_step, run_cli
 
-def main(argv=None):
+def _sample(argv):
     p = argparse.ArgumentParser(prog="python -m speedgpt.sample", description="Continue a prompt with a trained speedgpt checkpoint.")
     p.add_argument("--ckpt", required=True, help="runs/<id>/checkpoints/final.pt")
     p.add_argument("--prompt", default="ROMEO:")
@@ -24,9 +24,13 @@ def main(argv=None):
     state = load_checkpoint(a.ckpt)
     cfg = Config.from_dict(state["config"])
     model = GPT(cfg.model, max_seq_len=max(4096, a.tokens + 1024), ops=reference_ops())
-    model.load_state_dict(state["model"], strict=False)  # rotary tables are rebuilt, not loaded
+    model.load_state_dict(state["model"])
+    rotary_at_step(model, cfg, state["step"])  # YaRN state reached in training: a function of the step
     model.float()
     print(generate(model, cfg, a.prompt, a.tokens, a.temperature, a.top_k, a.seed))
+
+def main(argv=None):
+    return run_cli(_sample, argv)
 
 if __name__ == "__main__":
     try: get_ipython  # noqa: F821 (inside a notebook, do not run the CLI)

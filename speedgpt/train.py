@@ -13,18 +13,18 @@ import torch
 import torch.distributed as dist
 
 from .config import Config, ConfigError, parse_args, preset
-from .data import find_shards, TrainLoader, val_batches, get_tokenizer, bigram_hash, data_capacity
+from .data import ShardError, find_shards, TrainLoader, val_batches, get_tokenizer, bigram_hash, data_capacity
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
 from .kernels import fast_ops
 from .optim import make_optimizer
-from .schedule import schedule_at, window_transitions, untie_step
+from .schedule import schedule_at, window_transitions, untie_step, validation_window_blocks
 
 # %% auto #0
-__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'DistEnv', 'grad_accum_steps', 'init_distributed', 'seed_everything',
-           'tokens_per_microstep', 'max_positions', 'check_data_lasts', 'build_model', 'RunLog', 'read_metrics',
-           'plot_run', 'evaluate', 'save_checkpoint', 'load_checkpoint', 'weights_fingerprint', 'ranks_identical',
-           'TrainingDiverged', 'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'main',
-           'generate']
+__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'EXPECTED_ERRORS', 'DistEnv', 'grad_accum_steps', 'init_distributed',
+           'seed_everything', 'tokens_per_microstep', 'max_positions', 'check_data_lasts', 'build_model', 'RunLog',
+           'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'rotary_at_step', 'load_checkpoint',
+           'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'Trainer', 'warmup_steps', 'evaluate_shapes',
+           'count_compiled_graphs', 'train', 'run_cli', 'main', 'generate']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -45,7 +45,8 @@ def grad_accum_steps(world_size: int, ref_world: int) -> int:
         divisors = [d for d in range(1, ref_world + 1) if ref_world % d == 0]
         raise ConfigError(f"world size {world_size} cannot run this schedule: the batch is split into {ref_world} equal "
                           f"parts (optim.grad_accum_ref_world={ref_world}), so the number of ranks must divide it. "
-                          f"Use --nproc_per_node one of {divisors}.")
+                          f"Use --nproc_per_node one of {divisors}, or keep {world_size} ranks and add --grad_accum_ref_world "
+                          f"{world_size}, which splits the same global batch into {world_size} parts.")
     return ref_world // world_size
 
 def init_distributed(cfg: Config) -> DistEnv:
@@ -200,6 +201,18 @@ def save_checkpoint(path, trainer) -> Path:
     torch.save(state, tmp); os.replace(tmp, path)  # never leave a half-written checkpoint behind
     return path
 
+def rotary_at_step(model, cfg: Config, step: int) -> int:
+    """Put RoPE where training left it after `step` steps: the YaRN update of every window change before `step`
+    (frequencies and attention scale are not weights, so a checkpoint is rebuilt from its step). Returns the long window."""
+    model.reset_rotary()
+    long = schedule_at(0, cfg).window_long
+    for t in window_transitions(cfg.schedule):
+        if t < step:
+            new = schedule_at(t, cfg).window_long
+            if cfg.schedule.yarn: model.yarn_extend(long, new)
+            long = new
+    return long
+
 def load_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist (runs/<id>/checkpoints/ holds a run's checkpoints)")
@@ -319,9 +332,7 @@ class Trainer:
         self.loader.load_state_dict(state["loader"]); torch.set_rng_state(state["rng"].cpu())
         self.step, self.train_time_s = state["step"], state["train_time_s"]
         # YaRN state is a function of the step: replay the window changes up to here
-        self.raw_model.reset_rotary(); self.window_long = schedule_at(0, self.cfg).window_long
-        for t in window_transitions(self.cfg.schedule):
-            if t <= self.step - 1: self.advance_windows(schedule_at(t, self.cfg).window_long)
+        self.window_long = rotary_at_step(self.raw_model, self.cfg, self.step)
         self.log.print(f"resumed from {path} at step {self.step}")
 
     def checkpoint(self, name: str):
@@ -466,13 +477,23 @@ def train(cfg: Config) -> dict:
         trainer.log.close()
         if dist.is_initialized(): dist.destroy_process_group()
 
-def main(argv=None):
-    cfg = parse_args(argv, prog="python -m speedgpt.train")
+EXPECTED_ERRORS = (ConfigError, ShardError, FileNotFoundError, TrainingDiverged, OSError)
+
+def run_cli(body, argv=None):
+    """Run `body(argv)` as a command: an expected error prints one line `error: <message>` (from rank 0 only under
+    torchrun) and exits 2; `--debug` or SPEEDGPT_DEBUG=1 shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SPEEDGPT_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     try:
-        train(cfg)
-    except (ConfigError, FileNotFoundError, TrainingDiverged) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(1)
+        return body(argv)
+    except EXPECTED_ERRORS as e:
+        if debug: raise
+        if int(os.environ.get("RANK", 0)) == 0: print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+
+def main(argv=None):
+    return run_cli(lambda args: train(parse_args(args, prog="python -m speedgpt.train")), argv)
 
 # %% ../nbs/08_train.ipynb #08train-027
 @torch.no_grad()
