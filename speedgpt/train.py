@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 from .config import Config, ConfigError, parse_args, preset
-from .data import ShardError, find_shards, TrainLoader, val_batches, get_tokenizer, bigram_hash, data_capacity
+from .data import ShardError, check_shards, find_shards, TrainLoader, val_batches, get_tokenizer, bigram_hash, data_capacity
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
 from .kernels import fast_ops
 from .optim import make_optimizer
@@ -246,7 +246,9 @@ class Trainer:
         self.raw_model = build_model(cfg, self.env)
         self.model = self.raw_model
         self.opt = make_optimizer(self.raw_model, cfg.optim)
-        self.train_files = find_shards(cfg.data, "train")
+        self.train_files, self.val_files = find_shards(cfg.data, "train"), find_shards(cfg.data, "val")
+        # every shard the run will read, validated now: a bad val shard would otherwise surface at the first validation
+        check_shards(self.train_files + self.val_files, quiet=True)
         check_data_lasts(cfg, self.env, self.train_files, self.num_steps())
         self.loader = self._new_loader()
         self.step, self.train_time_s = 0, 0.0
