@@ -8,7 +8,8 @@ __all__ = ['main']
 # %% ../nbs/08a_sample.ipynb #08asample-003
 import argparse, sys
 import torch
-from .config import Config
+from .config import Config, ConfigError, next_multiple
+from .data import get_tokenizer
 from .model import GPT, reference_ops
 from .train import load_checkpoint, generate, rotary_at_step, run_cli
 
@@ -21,9 +22,18 @@ def _sample(argv):
     p.add_argument("--top_k", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
+    if a.tokens < 0: raise ConfigError(f"--tokens {a.tokens}: give 0 or more new tokens to write")
+    if a.temperature < 0: raise ConfigError(f"--temperature {a.temperature}: give 0 (always the likeliest token) or more")
+    if a.top_k < 0: raise ConfigError(f"--top_k {a.top_k}: give 0 (no cut) or a positive number of candidates")
     state = load_checkpoint(a.ckpt)
     cfg = Config.from_dict(state["config"])
-    model = GPT(cfg.model, max_seq_len=max(4096, a.tokens + 1024), ops=reference_ops())
+    positions = 1 + len(get_tokenizer().encode(a.prompt)) + a.tokens    # BOS + prompt + what we write
+    if positions > cfg.data.max_doc_len:
+        print(f"note: BOS + prompt + --tokens is {positions:,} tokens, longer than the documents this model was trained on "
+              f"({cfg.data.max_doc_len:,}, data.max_doc_len); the text may lose its thread: shorten the prompt or lower "
+              f"--tokens", file=sys.stderr)
+    # Rotary tables are built for max_seq_len positions: size them for this prompt, however long it is.
+    model = GPT(cfg.model, max_seq_len=max(4096, next_multiple(positions, 128)), ops=reference_ops())
     model.load_state_dict(state["model"])
     rotary_at_step(model, cfg, state["step"])  # YaRN state reached in training: a function of the step
     model.float()
