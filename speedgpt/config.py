@@ -524,7 +524,8 @@ def settings_help(cfg: Config | None = None) -> str:
 
 def help_text(cfg: Config, prog: str = "speedgpt", source: str = "") -> str:
     "What `--help` prints: usage, then every setting with its value in `cfg` and its description."
-    return (f"usage: {prog} [--preset {'|'.join(PRESETS)}] [--config config.json] [--SETTING VALUE ...]\n"
+    return (f"usage: {prog} [--preset {'|'.join(PRESETS)}] [--config config.json] [--debug] [--SETTING VALUE ...]\n"
+            f"--debug (or SPEEDGPT_DEBUG=1) shows the traceback of an error instead of its one-line message.\n"
             f"Settings with the values of {source or 'preset ' + repr(cfg.run.preset)}. A bare name works when it is "
             f"unique (--num_layers 4); switches take true/false; tuples are comma-separated, pairs separated by ';'.\n\n"
             f"{settings_help(cfg)}")
