@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #08train-003
 from __future__ import annotations
-import contextlib, copy, dataclasses, datetime, json, math, os, random, sys, time
+import contextlib, copy, dataclasses, datetime, json, math, os, random, signal, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +20,12 @@ from .optim import make_optimizer
 from .schedule import schedule_at, window_transitions, untie_step, validation_window_blocks
 
 # %% auto #0
-__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'EXPECTED_ERRORS', 'DistEnv', 'grad_accum_steps', 'init_distributed',
-           'seed_everything', 'tokens_per_microstep', 'max_positions', 'check_data_lasts', 'build_model', 'RunLog',
-           'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'rotary_at_step', 'load_checkpoint',
-           'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'Trainer', 'warmup_steps', 'evaluate_shapes',
-           'count_compiled_graphs', 'train', 'run_cli', 'main', 'generate']
+__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv', 'grad_accum_steps',
+           'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions', 'check_data_lasts',
+           'build_model', 'RunLog', 'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'rotary_at_step',
+           'load_checkpoint', 'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'TrainingInterrupted',
+           'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli',
+           'main', 'generate']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -239,6 +240,21 @@ def ranks_identical(model) -> bool:
 class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite."
 
+class TrainingInterrupted(Exception):
+    "Ctrl-C (SIGINT) or SIGTERM stopped the run between two steps, after saving a checkpoint."
+
+@contextlib.contextmanager
+def stop_requests(on_signal):
+    "While inside, SIGINT and SIGTERM call `on_signal(signum)` instead of killing the process; the old handlers come back after."
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try: old[sig] = signal.signal(sig, lambda signum, frame: on_signal(signum))
+            except ValueError: pass          # not the main thread: signals cannot be caught here
+        yield
+    finally:
+        for sig, handler in old.items(): signal.signal(sig, handler)
+
 class Trainer:
     def __init__(self, cfg: Config, env: DistEnv | None = None, log: RunLog | None = None):
         self.cfg, self.env = cfg, env or init_distributed(cfg)
@@ -254,6 +270,7 @@ class Trainer:
         self.step, self.train_time_s = 0, 0.0
         self.window_long = schedule_at(0, cfg).window_long
         self.last_checkpoint = None
+        self.stop_signal = None              # set by SIGINT/SIGTERM; the loop stops at the next step boundary
         self.compile_s, self.num_graphs = 0.0, 0
 
     def _new_loader(self):
@@ -346,7 +363,30 @@ class Trainer:
         total = self.cfg.schedule.num_steps
         return min(total, self.cfg.run.max_steps) if self.cfg.run.max_steps else total
 
+    def request_stop(self, signum):
+        self.stop_signal = signum
+
+    def _stop_requested(self, step) -> bool:
+        "Single process: every step. Under torchrun only at logging steps, agreed by all ranks, so they stop together."
+        if not self.env.distributed: return self.stop_signal is not None
+        if (step + 1) % self.cfg.run.log_every: return False
+        flag = torch.tensor(float(self.stop_signal is not None), device=self.env.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return flag.item() > 0
+
+    def _interrupt(self):
+        "Save where we are and stop: the message says how to continue."
+        path = self.log.dir / "checkpoints" / f"step{self.step:06d}.pt"
+        if self.env.is_main: self.last_checkpoint = save_checkpoint(path, self)
+        msg = (f"interrupted at step {self.step}: checkpoint saved to {path}; resume with: "
+               f"python -m speedgpt.train --config {self.log.dir / 'config.json'} --resume {path}")
+        self.log.print(msg, console=False)
+        raise TrainingInterrupted(msg)
+
     def run(self) -> dict:
+        with stop_requests(self.request_stop): return self._run()
+
+    def _run(self) -> dict:
         cfg, env, log = self.cfg, self.env, self.log
         log.print(f"speedgpt | preset {cfg.run.preset} | {count_parameters(self.raw_model):,} parameters | "
                   f"{env.world_size} rank(s) x {env.grad_accum} micro-steps on {env.device} | run dir {log.dir}")
@@ -376,6 +416,9 @@ class Trainer:
             pending.append((step, loss, schedule_at(step, cfg).batch_tokens))
             every = cfg.run.checkpoint_every
             if (step + 1) % cfg.run.log_every == 0 or (every and self.step % every == 0): self._flush(pending, t0)
+            if self.step < last and self._stop_requested(step):
+                self._flush(pending, t0); sync(); self.train_time_s += time.perf_counter() - t0
+                self._interrupt()
             if every and self.step % every == 0 and self.step < last:
                 sync(); self.train_time_s += time.perf_counter() - t0   # saving is not training time
                 self.checkpoint(f"step{self.step:06d}.pt")
@@ -480,6 +523,7 @@ def train(cfg: Config) -> dict:
         if dist.is_initialized(): dist.destroy_process_group()
 
 EXPECTED_ERRORS = (ConfigError, ShardError, FileNotFoundError, TrainingDiverged, OSError)
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 def run_cli(body, argv=None):
     """Run `body(argv)` as a command: an expected error prints one line `error: <message>` (from rank 0 only under
@@ -493,6 +537,9 @@ def run_cli(body, argv=None):
         if debug: raise
         if int(os.environ.get("RANK", 0)) == 0: print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)
+    except TrainingInterrupted as e:
+        if int(os.environ.get("RANK", 0)) == 0: print(e, file=sys.stderr)
+        raise SystemExit(INTERRUPTED_EXIT)
 
 def main(argv=None):
     return run_cli(lambda args: train(parse_args(args, prog="python -m speedgpt.train")), argv)
