@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #08train-003
 from __future__ import annotations
-import contextlib, copy, dataclasses, datetime, json, math, os, random, signal, sys, time
+import contextlib, copy, dataclasses, datetime, errno, json, math, os, random, signal, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +22,10 @@ from .schedule import schedule_at, window_transitions, untie_step, validation_wi
 # %% auto #0
 __all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv', 'grad_accum_steps',
            'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions', 'check_data_lasts',
-           'build_model', 'RunLog', 'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'rotary_at_step',
-           'load_checkpoint', 'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'TrainingInterrupted',
-           'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli',
-           'main', 'generate']
+           'build_model', 'RunLog', 'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'state_bytes',
+           'rotary_at_step', 'load_checkpoint', 'weights_fingerprint', 'ranks_identical', 'TrainingDiverged',
+           'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
+           'count_compiled_graphs', 'train', 'run_cli', 'main', 'generate']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -199,8 +199,22 @@ def save_checkpoint(path, trainer) -> Path:
                  optimizer=trainer.opt.state_dict(), loader=trainer.loader.state_dict(),
                  rng=torch.get_rng_state(), train_time_s=trainer.train_time_s)
     tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp); os.replace(tmp, path)  # never leave a half-written checkpoint behind
+    try:
+        torch.save(state, tmp); os.replace(tmp, path)  # never leave a half-written checkpoint behind
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        need = state_bytes(state)
+        why = "no space left on the device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        raise OSError(e.errno, f"could not save checkpoint {path}: {why}; it needs about {need / 2**20:,.1f} MiB "
+                               f"({need:,} bytes) in {path.parent} (free space there or choose another --out_dir)") from None
     return path
+
+def state_bytes(obj) -> int:
+    "Bytes of the tensors inside a (nested) state dict: what a checkpoint of it needs on disk, give or take the metadata."
+    if torch.is_tensor(obj): return obj.numel() * obj.element_size()
+    if isinstance(obj, dict): return sum(state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)): return sum(state_bytes(v) for v in obj)
+    return 0
 
 def rotary_at_step(model, cfg: Config, step: int) -> int:
     """Put RoPE where training left it after `step` steps: the YaRN update of every window change before `step`
@@ -424,8 +438,11 @@ class Trainer:
                 self.checkpoint(f"step{self.step:06d}.pt")
                 sync(); t0 = time.perf_counter()
         self.step = last
-        self.checkpoint("final.pt")
-        return self.report(val_loss)
+        try: self.checkpoint("final.pt"); save_error = None
+        except OSError as e: save_error = e   # the report and the plot are written anyway, then the error is raised
+        report = self.report(val_loss)
+        if save_error: raise save_error
+        return report
 
     def _flush(self, pending, t0):
         "Read back the pending losses (one sync), check them, log them."
