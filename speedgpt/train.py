@@ -370,7 +370,14 @@ class Trainer:
 
     def checkpoint(self, name: str):
         if not (self.cfg.run.save_checkpoint and self.env.is_main): return
+        self._check_weights()
         self.last_checkpoint = save_checkpoint(self.log.dir / "checkpoints" / name, self)
+
+    @torch.no_grad()
+    def _check_weights(self):
+        "Only finite weights are saved: a checkpoint is 'good' when its weights and every loss up to it are finite."
+        if not all(torch.isfinite(p).all() for p in self.raw_model.parameters()):
+            self._diverged(self.step, "not finite", what="the weights are")
 
     # -- the job ---------------------------------------------------------------------
     def num_steps(self) -> int:
@@ -391,7 +398,7 @@ class Trainer:
     def _interrupt(self):
         "Save where we are and stop: the message says how to continue."
         path = self.log.dir / "checkpoints" / f"step{self.step:06d}.pt"
-        if self.env.is_main: self.last_checkpoint = save_checkpoint(path, self)
+        if self.env.is_main: self._check_weights(); self.last_checkpoint = save_checkpoint(path, self)
         msg = (f"interrupted at step {self.step}: checkpoint saved to {path}; resume with: "
                f"python -m speedgpt.train --config {self.log.dir / 'config.json'} --resume {path}")
         self.log.print(msg, console=False)
@@ -462,9 +469,9 @@ class Trainer:
                        f"{btok / (ms / 1000):,.0f} tok/s | ETA {left:,.0f} s")
         pending.clear()
 
-    def _diverged(self, step, value):
+    def _diverged(self, step, value, what="loss is"):
         where = f"last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved yet"
-        msg = (f"loss is {value} at step {step}: training diverged; {where}. Try a lower learning rate "
+        msg = (f"{what} {value} at step {step}: training diverged; {where}. Try a lower learning rate "
                f"(--muon_lr / --adam_lr) or resume from the checkpoint with --resume.")
         self.log.print(msg)
         raise TrainingDiverged(msg)
