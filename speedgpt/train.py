@@ -135,6 +135,17 @@ class RunLog:
         if not self.enabled: return
         self._metrics.write(json.dumps(kv) + "\n"); self._metrics.flush()
 
+    def rewind_metrics(self, step: int):
+        """A resumed run continues its metrics from the checkpoint's `step`: rows logged after it (by the run that went on
+        past the checkpoint) are dropped, and so is a validation at `step` itself, which the resumed run repeats."""
+        if not self.enabled: return
+        self._metrics.close()
+        path = self.dir / "metrics.jsonl"
+        keep = [line for line in path.read_text().splitlines(keepends=True) if line.strip()
+                and (lambda r: r["step"] < step or (r["step"] == step and r.get("kind") != "val"))(json.loads(line))]
+        path.write_text("".join(keep))
+        self._metrics = open(path, "a")
+
     def close(self):
         if self.enabled: self._log.close(); self._metrics.close()
 
@@ -366,6 +377,7 @@ class Trainer:
         self.step, self.train_time_s = state["step"], state["train_time_s"]
         # YaRN state is a function of the step: replay the window changes up to here
         self.window_long = rotary_at_step(self.raw_model, self.cfg, self.step)
+        self.log.rewind_metrics(self.step)
         self.log.print(f"resumed from {path} at step {self.step}")
 
     def checkpoint(self, name: str):
