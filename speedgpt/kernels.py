@@ -55,7 +55,6 @@ def num_sms(device_index: int = 0) -> int:
     "Streaming multiprocessors on a CUDA device (132 on an H100 SXM): the grid of a persistent kernel."
     return torch.cuda.get_device_properties(device_index).multi_processor_count if torch.cuda.is_available() else 8
 
-# %% ../nbs/05_kernels.ipynb #05kernels-007
 _POISON = False
 
 @contextmanager
@@ -118,7 +117,6 @@ def _linear_relu2_kernel(a_ptr, b_ptr, out_ptr, post_ptr, M, N, K,
         _relu2_epilogue(left, out_desc, post_desc, off_m, off_n, BACKWARD)
         _relu2_epilogue(right, out_desc, post_desc, off_m, off_n + BLOCK_N // 2, BACKWARD)
 
-# %% ../nbs/05_kernels.ipynb #05kernels-011
 MLP_TILE = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, fwd_stages=4, bwd_stages=3)
 
 def _descriptor_scratch(size: int, alignment: int, stream) -> Tensor:
@@ -468,7 +466,6 @@ def _mtp_ce_backward_kernel(grad_logits_ptr, grad_losses_ptr, logits_ptr, lse_pt
     x_t = tl.load(row_ptr + t).to(tl.float32)
     tl.store(grad_row_ptr + t, _ce_grad(x_t, g, w_total, hit, lse, a, b, inv_c).to(out_dtype))
 
-# %% ../nbs/05_kernels.ipynb #05kernels-022
 CE_TILE = dict(BLOCK=2048, num_warps=8, fwd_stages=3, bwd_stages=3)
 MAX_FUSED_OFFSETS = 4
 
@@ -594,7 +591,6 @@ def lower_tile(p: Tensor) -> tuple[Tensor, Tensor]:
     i = torch.where(i * (i + 1) // 2 > p, i - 1, i)
     return i, p - i * (i + 1) // 2
 
-# %% ../nbs/05_kernels.ipynb #05kernels-034
 @_jit
 def _sym_matmul_kernel(x_ptr, out_ptr, M, K, x_sb, x_sm, x_sk, o_sb, o_sm, o_sn, alpha, beta,
                        ADD_X: tl.constexpr, BLOCK: tl.constexpr, BLOCK_K: tl.constexpr):
@@ -629,7 +625,6 @@ def _sym_matmul_kernel(x_ptr, out_ptr, M, K, x_sb, x_sm, x_sk, o_sb, o_sm, o_sn,
     if i != j:  # the mirrored tile above the diagonal
         tl.store(out_ptr + rows_j[:, None] * o_sm + rows_i[None, :] * o_sn, result.T, mask=in_bounds.T)
 
-# %% ../nbs/05_kernels.ipynb #05kernels-036
 def _sym_configs():
     shapes = [(64, 64, 3, 4), (64, 128, 3, 4), (64, 64, 4, 4), (128, 64, 3, 8), (128, 64, 4, 8), (128, 128, 3, 8)]
     if TRITON_INTERPRET: shapes = shapes[:1]
@@ -649,7 +644,6 @@ def sym_matmul(x: Tensor, out: Tensor, alpha: float, beta: float, add_x: bool) -
         x, out, M, K, x.stride(0), x.stride(1), x.stride(2), out.stride(0), out.stride(1), out.stride(2),
         alpha, beta, ADD_X=add_x)
 
-# %% ../nbs/05_kernels.ipynb #05kernels-038
 def xxt_reference(X: Tensor) -> Tensor:
     "X @ X.mT in plain torch."
     return X @ X.mT
