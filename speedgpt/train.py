@@ -417,7 +417,11 @@ class Trainer:
         raise TrainingInterrupted(msg)
 
     def run(self) -> dict:
-        with stop_requests(self.request_stop): return self._run()
+        with stop_requests(self.request_stop): report = self._run()
+        # a stop request during the last step or the final save finds the run complete, but it is not swallowed:
+        # the signal is raised again for the handler that was there before (Ctrl-C: KeyboardInterrupt)
+        if self.stop_signal is not None: signal.raise_signal(self.stop_signal)
+        return report
 
     def _run(self) -> dict:
         cfg, env, log = self.cfg, self.env, self.log
