@@ -384,6 +384,12 @@ class Trainer:
         if not (self.cfg.run.save_checkpoint and self.env.is_main): return
         self._check_weights()
         self.last_checkpoint = save_checkpoint(self.log.dir / "checkpoints" / name, self)
+        if name.startswith("step"): self._prune_checkpoints()
+
+    def _prune_checkpoints(self):
+        "Keep the newest `run.keep_checkpoints` periodic checkpoints (each is the whole training state, hundreds of MB)."
+        periodic = sorted((self.log.dir / "checkpoints").glob("step*.pt"))
+        for old in periodic[:-self.cfg.run.keep_checkpoints]: old.unlink(missing_ok=True)
 
     @torch.no_grad()
     def _check_weights(self):
