@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['GROUPS', 'RENAMED', 'PRESETS', 'next_multiple', 'setting', 'ModelConfig', 'DataConfig', 'OptimConfig',
+__all__ = ['GROUPS', 'RENAMED', 'PARAM_RULES', 'PRESETS', 'next_multiple', 'setting', 'ModelConfig', 'DataConfig', 'OptimConfig',
            'ScheduleConfig', 'RunConfig', 'ConfigError', 'Config', 'validate', 'preset', 'format_value', 'parse_value',
-           'apply_overrides', 'settings_help', 'help_text', 'parse_args', 'default_preset']
+           'apply_overrides', 'settings_help', 'help_text', 'parse_args', 'default_preset', 'config_differences']
 
 # %% ../nbs/00_config.ipynb #00config-005
 def next_multiple(n: int, multiple: int) -> int:
@@ -48,6 +48,8 @@ class ModelConfig:
     attn_gate: bool = setting(True, "sigmoid gate per head on the attention output")
     ve_gate: bool = setting(True, "sigmoid gate on the value-embedding mix")
     gate_dim: int = setting(12, "the gates read the first gate_dim channels of the residual")
+    second_embed: bool = setting(False, "a second token embedding (N(0,1) init) enters every layer through its own x0 lambda (track 2)")
+    resid_lambda_init: float = setting(1.1, "initial residual scale of every layer: the stream decays by it per layer")
     smear: bool = setting(True, "one-token look-back gate on the token embedding")
     bigram_vocab_mult: int = setting(5, "bigram hash table = mult * padded vocab rows; 0 = no bigram embedding")
     mimetic_init: bool = setting(True, "V/O initialised so that V @ O.T ~ -beta * I")
@@ -96,6 +98,7 @@ class DataConfig:
 class OptimConfig:
     "NorMuon for the hidden matrices, Adam for everything else (defaults: record #64)."
     optimizer: str = setting("normuon_adam", "normuon_adam | adamw (the plain baseline)")
+    param_rules: str = setting("record64", "per-parameter optimizer table: record64 | medium (track 2's reference)")
     muon_lr: float = setting(0.023, "NorMuon learning rate (times the schedule's multiplier)")
     muon_beta2: float = setting(0.95, "NorMuon second-moment decay")
     muon_wd: float = setting(1.2, "NorMuon weight decay")
@@ -122,8 +125,11 @@ class ScheduleConfig:
     window_blocks: tuple = setting((3, 7, 11), "long window per phase in blocks, never shrinking; the short window is half")
     final_window_blocks: int = setting(13, "long window during the extension steps")
     val_window_blocks: int = setting(20, "long window for the final validation (after YaRN)")
+    short_window_max_blocks: int = setting(0, "cap on the short window in blocks; 0 = always half the long window")
     yarn: bool = setting(True, "rescale RoPE when the window grows")
+    yarn_max_window_blocks: int = setting(0, "rescale RoPE only while the new long window is at most this many blocks; 0 = at every growth")
     mtp_weights: tuple = setting(((1.0, 0.5, 0.25), (1.0, 0.5), (1.0,)), "per phase; the last entry of each phase decays to 0")
+    mtp_frac: float = setting(1.0, "the MTP phases share this first fraction of the scheduled steps; after it, the last phase")
     muon_momentum_min: float = setting(0.85, "NorMuon momentum at the start and the end")
     muon_momentum_max: float = setting(0.95, "NorMuon momentum between warm-up and cooldown")
     muon_warmup_steps: int = setting(300, "steps of the momentum warm-up from min to max")
@@ -294,6 +300,7 @@ def _validate_model(m: ModelConfig):
                f"pairs (from_layer, to_layer) with from < to, both in 0..{m.num_layers - 1}")
     _int_in("model.backout_layer", m.backout_layer, -1, m.num_layers - 1, " (-1 = off)")
     _int_in("model.gate_dim", m.gate_dim, 1, m.model_dim, " (at most model_dim)")
+    _number_in("model.resid_lambda_init", m.resid_lambda_init, 0, open_low=True)
     _int_at_least("model.bigram_vocab_mult", m.bigram_vocab_mult, 0, " (0 = off)")
     _number_in("model.rope_base", m.rope_base, 1, open_low=True)
     _number_in("model.attn_scale", m.attn_scale, 0, open_low=True)
@@ -305,6 +312,8 @@ def _validate_model(m: ModelConfig):
     for name in ("fp8_x_scale", "fp8_w_scale", "fp8_grad_scale"):
         _number_in(f"model.{name}", getattr(m, name), 0, open_low=True)
     _one_of("model.attention_backend", m.attention_backend, ("auto", "varlen", "fa3", "flex", "sdpa"))
+
+PARAM_RULES = ("record64", "medium")  # the tables in 06_optim's PARAM_TABLES
 
 def _validate_data(d: DataConfig, m: ModelConfig):
     corpus_kinds = "'embedded', 'fineweb' or a directory holding *_train_*.bin and *_val_*.bin shards"
@@ -324,6 +333,7 @@ def _validate_data(d: DataConfig, m: ModelConfig):
 
 def _validate_optim(o: OptimConfig):
     _one_of("optim.optimizer", o.optimizer, ("normuon_adam", "adamw"))
+    _one_of("optim.param_rules", o.param_rules, PARAM_RULES)
     _one_of("optim.orthogonalizer", o.orthogonalizer, ("polar_express", "newton_schulz"))
     for name in ("muon_lr", "adam_lr", "adam_eps"):
         _number_in(f"optim.{name}", getattr(o, name), 0, open_low=True)
@@ -353,6 +363,9 @@ def _validate_schedule(s: ScheduleConfig, o: OptimConfig):
            "never shrinking from one phase to the next")
     _int_at_least("schedule.final_window_blocks", s.final_window_blocks, w[-1], " (the last of window_blocks)")
     _int_at_least("schedule.val_window_blocks", s.val_window_blocks, s.final_window_blocks, " (final_window_blocks)")
+    _int_at_least("schedule.short_window_max_blocks", s.short_window_max_blocks, 0, " (0 = no cap)")
+    _int_at_least("schedule.yarn_max_window_blocks", s.yarn_max_window_blocks, 0, " (0 = rescale at every growth)")
+    _number_in("schedule.mtp_frac", s.mtp_frac, 0, 1, open_low=True)
     _check(len(s.mtp_weights) > 0 and all(isinstance(p, tuple) and len(p) > 0 and all(_is_number(x) and x >= 0 for x in p)
                                           and p[0] > 0 for p in s.mtp_weights), "schedule.mtp_weights", s.mtp_weights,
            "at least one phase, each a tuple of finite weights >= 0 whose first (the next token) is > 0")
@@ -404,20 +417,24 @@ def _speedrun() -> Config:
     return Config(run=RunConfig(preset="speedrun"))
 
 def _medium() -> Config:
+    "Track 2: modded-nanogpt's train_gpt_medium.py at record #64's commit (GPT-2 medium to 2.92)."
     return Config(
         model=ModelConfig(num_layers=16, model_dim=1024, num_heads=8, head_dim=128, attn_skip_layers=(),
                           long_window_layers=(0, 4, 11, 15), paired_head_layers=(),
                           value_embed_layers=(0, 1, 2, 3, 4, 11, 12, 13, 14, 15),
                           value_embed_tables=(0, 1, 2, 3, 4, 0, 1, 2, 3, 4),
-                          unet_skips=((6, 9), (4, 10), (2, 11)), backout_layer=11),
+                          unet_skips=((6, 9), (4, 10), (2, 11)), backout_layer=11, gate_dim=16,
+                          bigram_vocab_mult=0, mimetic_init=False, fp8_head=False,
+                          second_embed=True, resid_lambda_init=1.05),
         data=DataConfig(max_doc_len=4096),
         schedule=ScheduleConfig(num_scheduled_steps=4700, num_extension_steps=40,
                                 batch_tokens=(131072, 262144, 393216) + (524288,) * 9,
                                 extension_batch_tokens=32 * 2048 * 8,
-                                lr_phase_mults=(1.0,) * 12, cooldown_frac=0.70,
+                                lr_phase_mults=(1.0, 1.52, 1.73) + (2.0,) * 9, cooldown_frac=0.70,
                                 window_blocks=(3, 7, 11, 13, 15, 17, 19, 21, 23, 23, 23, 23),
-                                final_window_blocks=23, val_window_blocks=27, untie_frac=2 / 3 / 4),
-        optim=OptimConfig(muon_lr=0.015),
+                                final_window_blocks=23, val_window_blocks=27, short_window_max_blocks=11,
+                                yarn_max_window_blocks=13, mtp_frac=0.25, untie_frac=2 / 3 / 4),
+        optim=OptimConfig(param_rules="medium", muon_lr=0.015, adam_lr=0.004, adam_eps=1e-8),
         run=RunConfig(preset="medium", target_val_loss=2.92),
     )
 
@@ -566,3 +583,13 @@ def default_preset() -> str:
         return "speedrun" if torch.cuda.is_available() else "tiny"
     except ImportError:
         return "tiny"
+
+# %% ../nbs/00_config.ipynb #00config-032
+def config_differences(a: Config, b: Config) -> list[tuple[str, str, str]]:
+    "Every setting whose value differs between `a` and `b`: (group.field, value in a, value in b)."
+    rows = []
+    for g, klass in GROUPS.items():
+        for f in fields(klass):
+            va, vb = getattr(getattr(a, g), f.name), getattr(getattr(b, g), f.name)
+            if va != vb: rows.append((f"{g}.{f.name}", format_value(va), format_value(vb)))
+    return rows

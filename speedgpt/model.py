@@ -140,7 +140,7 @@ def init_mlp_bank(bank: Tensor, cfg: ModelConfig) -> Tensor:
 def scalar_groups(cfg: ModelConfig) -> dict[str, list[float]]:
     "Initial values of each group of learned scalars, in storage order; switched-off techniques have no group."
     L = cfg.num_layers
-    groups = {"resid": [1.1] * L, "sa": [0.5, 1.0] * L}
+    groups = {"resid": [cfg.resid_lambda_init] * L, "sa": [0.5, 1.0] * L}
     if cfg.bigram_vocab_mult > 0: groups["bigram"] = [0.1] * L
     if cfg.smear: groups["smear"] = [0.0]
     if cfg.backout_layer >= 0: groups["backout"] = [0.5]
@@ -179,6 +179,7 @@ class GPT(nn.Module):
         self.value_embeds = ValueEmbeddings(cfg)
         self.bigram = BigramEmbedding(cfg) if cfg.bigram_vocab_mult > 0 else None
         self.smear = Smear(cfg) if cfg.smear else None
+        self.embed2 = self._embedding("embed2") if cfg.second_embed else None   # track 2: a second, never-tied table
         # -- banks: every block's matrices in two tensors --
         self.attn_bank = self._param(torch.empty(n_attn, 4 * D, D), "attn", bank_shape=(4 * n_attn, D, D))
         self.mlp_bank = self._param(torch.empty(n_mlp, 2, cfg.mlp_dim, D), "mlp", bank_shape=(2 * n_mlp, cfg.mlp_dim, D))
@@ -198,8 +199,13 @@ class GPT(nn.Module):
         for name, values in groups.items():
             self.scalar_slices[name] = (start, start + len(values)); start += len(values)
         self.scalars = self._param(torch.tensor([v for values in groups.values() for v in values]), "scalars")
-        self.x0_lambdas = self._param(torch.zeros(L), "x0_lambdas")
+        self.x0_lambdas = self._param(torch.zeros(L, 2) if cfg.second_embed else torch.zeros(L), "x0_lambdas")
         self.reset_parameters()
+
+    def _embedding(self, label: str) -> nn.Embedding:
+        table = nn.Embedding(self.cfg.padded_vocab_size, self.cfg.model_dim)
+        table.weight.label = label
+        return table
 
     @staticmethod
     def _param(data: Tensor, label: str, bank_shape: tuple | None = None) -> nn.Parameter:
@@ -218,6 +224,7 @@ class GPT(nn.Module):
         for table in self.value_embeds.tables: table.weight.zero_()
         if self.bigram is not None: self.bigram.table.weight.zero_()
         if self.smear is not None: self.smear.gate.weight.zero_()
+        if self.embed2 is not None: nn.init.normal_(self.embed2.weight, mean=0.0, std=1.0)
         for bank in (self.attn_gate_bank, self.ve_gate_bank, self.skip_gate):
             if bank is not None: bank.zero_()
         self.scalars.copy_(torch.tensor([v for values in scalar_groups(self.cfg).values() for v in values]))
@@ -264,6 +271,7 @@ class GPT(nn.Module):
         if self.smear is not None: x = self.smear(x, self.scalar("smear")[0])
         x = x0 = rms_norm(x)
         bigram = self.bigram(bigram_ids) if self.bigram is not None else None     # (T, D)
+        x02 = rms_norm(self.embed2(inputs)) if self.embed2 is not None else None  # (T, D), track 2
         value_embeds = self.value_embeds(inputs)                                  # per layer: (T, D) or None
         resid, x0_lambdas = self.scalar("resid"), self.x0_lambdas
         sa_lambdas = self.scalar("sa").view(-1, 2)
@@ -281,7 +289,8 @@ class GPT(nn.Module):
             for k in p.skips_in:                                                 # U-net skip ending here
                 gate = torch.sigmoid(skip_lambdas[k]) * 2 * torch.sigmoid(x0[:, :cfg.gate_dim] @ self.skip_gate[k].type_as(x0))
                 x = x + gate[:, None] * saved[cfg.unet_skips[k][0]]
-            x = resid[p.layer] * x + x0_lambdas[p.layer] * x0
+            if x02 is None: x = resid[p.layer] * x + x0_lambdas[p.layer] * x0
+            else: x = resid[p.layer] * x + x0_lambdas[p.layer, 0] * x0 + x0_lambdas[p.layer, 1] * x02
             if bigram is not None: x = x + bigram_lambdas[p.layer] * bigram
             attn_args = {}
             if p.attn_index is not None:

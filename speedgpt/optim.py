@@ -12,10 +12,10 @@ from torch import nn, Tensor
 from .config import OptimConfig
 
 # %% auto #0
-__all__ = ['NEWTON_SCHULZ_COEFFS', 'POLAR_EXPRESS_COEFFS', 'ORTHOGONALIZERS', 'PARAM_TABLE', 'polar_factor', 'newton_schulz',
-           'polar_express', 'orthogonalize', 'normuon_normalize_reference', 'normuon_normalize', 'cautious_mask',
-           'join_bf16_low_bits', 'split_into_bf16_low_bits_', 'adam_update_', 'normuon_update_', 'ParamRule',
-           'rule_for', 'NorMuonAdam', 'AdamWBaseline', 'make_optimizer']
+__all__ = ['NEWTON_SCHULZ_COEFFS', 'POLAR_EXPRESS_COEFFS', 'ORTHOGONALIZERS', 'PARAM_TABLE', 'MEDIUM_PARAM_TABLE', 'PARAM_TABLES',
+           'polar_factor', 'newton_schulz', 'polar_express', 'orthogonalize', 'normuon_normalize_reference',
+           'normuon_normalize', 'cautious_mask', 'join_bf16_low_bits', 'split_into_bf16_low_bits_', 'adam_update_',
+           'normuon_update_', 'ParamRule', 'rule_for', 'NorMuonAdam', 'AdamWBaseline', 'make_optimizer']
 
 # %% ../nbs/06_optim.ipynb #06optim-004
 from .kernels import xxt, ba_plus_caa  # Triton X@X.T and b*A + c*A@A for symmetric A (05_kernels)
@@ -75,20 +75,21 @@ def orthogonalize(G: Tensor, method: str = "polar_express") -> Tensor:
     return ORTHOGONALIZERS[method](G)
 
 # %% ../nbs/06_optim.ipynb #06optim-021
-def _normuon_reduce_dim(V: Tensor) -> int:
-    return -1 if V.size(-2) >= V.size(-1) else -2
+def _normuon_reduce_dim(V: Tensor, per_row: bool = False) -> int:
+    "Average over columns (one statistic per row) for tall/square matrices or when `per_row`, else over rows."
+    return -1 if per_row or V.size(-2) >= V.size(-1) else -2
 
-def normuon_normalize_reference(V: Tensor, second_moment: Tensor, beta2: float) -> Tensor:
+def normuon_normalize_reference(V: Tensor, second_moment: Tensor, beta2: float, per_row: bool = False) -> Tensor:
     "Plain NorMuon step: update the per-neuron mean-square EMA in place, divide rows by its root, restore the Frobenius norm."
     V = V.float()
-    dim = _normuon_reduce_dim(V)
+    dim = _normuon_reduce_dim(V, per_row)
     second_moment.lerp_(V.square().mean(dim=dim, keepdim=True), 1 - beta2)
     V_tilde = V / second_moment.clamp_min(1e-10).sqrt()
     return V_tilde * (V.norm(dim=(-2, -1), keepdim=True) / V_tilde.norm(dim=(-2, -1), keepdim=True).clamp_min(1e-10))
 
-def normuon_normalize(V: Tensor, second_moment: Tensor, beta2: float) -> Tensor:
+def normuon_normalize(V: Tensor, second_moment: Tensor, beta2: float, per_row: bool = False) -> Tensor:
     "Fused NorMuon step (same math, one full-size multiply). V (..., m, n); second_moment (..., m, 1) or (..., 1, n) fp32."
-    dim = _normuon_reduce_dim(V)
+    dim = _normuon_reduce_dim(V, per_row)
     size = V.size(dim)
     mean_sq = V.float().square().mean(dim=dim, keepdim=True)                      # r_i
     norm = (mean_sq.sum(dim=(-2, -1), keepdim=True) * size).sqrt()                # ||V||_F
@@ -134,7 +135,8 @@ def adam_update_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tenso
 
 # %% ../nbs/06_optim.ipynb #06optim-036
 def normuon_update_(weights: Tensor, grad: Tensor, state: dict, *, momentum: float, lr: Tensor, decay: Tensor,
-                    beta2: float, method: str = "polar_express", normalize: bool = True, cautious: bool = True):
+                    beta2: float, method: str = "polar_express", normalize: bool = True, cautious: bool = True,
+                    per_row: bool = False):
     """One NorMuon step on a stack of matrices `weights` (k, m, n) fp32 or bf16, in place.
     `grad` (k', m, n) with k' >= k (extra rows are padding); `lr`, `decay` broadcast to (k', 1, 1);
     `state` holds 'momentum' (k', m, n) fp32, 'second_moment' fp32 and, for bf16 weights, 'low_bits' (k, m, n) int16."""
@@ -142,7 +144,7 @@ def normuon_update_(weights: Tensor, grad: Tensor, state: dict, *, momentum: flo
     grad = grad.float()
     buf.lerp_(grad, 1 - momentum)
     V = orthogonalize(torch.lerp(grad, buf, momentum), method)
-    if normalize: V = normuon_normalize(V, state["second_moment"], beta2)
+    if normalize: V = normuon_normalize(V, state["second_moment"], beta2, per_row)
     k = weights.size(0)
     V, lr, decay = V[:k].float(), lr[:k], decay[:k]
     precise = join_bf16_low_bits(weights, state["low_bits"]) if weights.dtype == torch.bfloat16 else weights
@@ -161,6 +163,7 @@ class ParamRule:
     lr_mul: float = 1.0
     wd_mul: float = 1.0
     odd_matrix_lr_mul: float = 1.0  # NorMuon banks: extra LR for the matrices at odd bank indices
+    normuon_per_row: bool = False   # NorMuon: one second moment per row whatever the shape (gates: a row per head)
 
 _embed_rule = ParamRule("adam", "sharded", (0.75, 0.95), lr_mul=75.0, wd_mul=5.0)
 _gate_rule = ParamRule("adam", "replicated", (0.9, 0.99))
@@ -171,6 +174,7 @@ PARAM_TABLE = {
     "scalars":        ParamRule("adam", "replicated", (0.9, 0.99), lr_mul=5.0, wd_mul=0.0),
     **{f"ve{i}": _embed_rule for i in range(5)},
     "bigram_embed":   _embed_rule,
+    "embed2":         _embed_rule,   # the second token embedding (off in this preset; track 2 uses it)
     "smear_gate":     ParamRule("adam", "replicated", (0.9, 0.99), lr_mul=0.01, wd_mul=0.0),
     "skip_gate":      ParamRule("adam", "replicated", (0.9, 0.99), lr_mul=0.05, wd_mul=0.0),
     "attn_gate_bank": _gate_rule,
@@ -180,12 +184,36 @@ PARAM_TABLE = {
     "embed":          ParamRule("adam", "sharded", (0.5, 0.95), wd_mul=150.0),
 }
 
-def rule_for(label: str) -> ParamRule:
-    "The table's rule for `label` (value-embedding tables ve5, ve6, ... share ve0's rule)."
-    if label in PARAM_TABLE: return PARAM_TABLE[label]
-    if re.fullmatch(r"ve\d+", label): return PARAM_TABLE["ve0"]
-    raise ValueError(f"no optimizer rule for parameter label {label!r}: use one of {sorted(PARAM_TABLE)} "
-                     "(or add an entry to speedgpt.optim.PARAM_TABLE)")
+
+# %% ../nbs/06_optim.ipynb #06optim-038b
+_medium_adam = lambda **kw: ParamRule("adam", kw.pop("comms", "sharded"), (0.8, 0.95), **kw)
+_medium_gate = ParamRule("normuon", "replicated", lr_mul=0.1, normuon_per_row=True)
+
+MEDIUM_PARAM_TABLE = {
+    **PARAM_TABLE,
+    "attn":           ParamRule("normuon", "sharded", lr_mul=2.0),  # sqrt(rows/cols) of the whole (4D, D) matrix
+    "scalars":        ParamRule("adam", "replicated", (0.9, 0.99), lr_mul=10.0, wd_mul=0.0),  # 0.008 * 5 at adam_lr 0.004
+    **{f"ve{i}": _medium_adam(lr_mul=75.0, wd_mul=5.0) for i in range(5)},
+    "embed2":         _medium_adam(lr_mul=75.0, wd_mul=5.0),
+    "smear_gate":     _medium_adam(comms="replicated", lr_mul=0.01, wd_mul=0.0),
+    "skip_gate":      _medium_adam(comms="replicated", lr_mul=0.01, wd_mul=0.0),
+    "attn_gate_bank": _medium_gate,
+    "ve_gate_bank":   _medium_gate,
+    "x0_lambdas":     _medium_adam(comms="replicated", lr_mul=5.0, wd_mul=0.0),
+    "lm_head":        _medium_adam(wd_mul=150.0),
+    "embed":          _medium_adam(wd_mul=150.0),
+}
+
+PARAM_TABLES = dict(record64=PARAM_TABLE, medium=MEDIUM_PARAM_TABLE)  # optim.param_rules picks one
+
+def rule_for(label: str, rules: str = "record64") -> ParamRule:
+    "The rule for `label` in table `rules` (value-embedding tables ve5, ve6, ... share ve0's rule)."
+    if rules not in PARAM_TABLES: raise ValueError(f"optim.param_rules={rules!r} is not a table: one of {sorted(PARAM_TABLES)}")
+    table = PARAM_TABLES[rules]
+    if label in table: return table[label]
+    if re.fullmatch(r"ve\d+", label): return table["ve0"]
+    raise ValueError(f"no optimizer rule for parameter label {label!r}: use one of {sorted(table)} "
+                     f"(or add an entry to speedgpt.optim.PARAM_TABLES[{rules!r}])")
 
 # %% ../nbs/06_optim.ipynb #06optim-040
 def _dist_info(process_group) -> tuple[int, int]:
@@ -204,7 +232,8 @@ class _Slot:
         self.name, self.param, self.label, self.rule = name, param, label, rule
         self.comms = rule.comms if world_size > 1 else "none"
         if rule.kind == "normuon":
-            shape = tuple(getattr(param, "bank_shape", None) or ((1, *param.shape) if param.ndim == 2 else ()))
+            default = (1, *param.shape) if param.ndim == 2 else tuple(param.shape) if param.ndim == 3 else ()
+            shape = tuple(getattr(param, "bank_shape", None) or default)
             if len(shape) != 3 or math.prod(shape) != param.numel():
                 raise ValueError(f"NorMuon parameter {name!r} (label {label!r}, shape {tuple(param.shape)}) needs "
                                  "`.bank_shape = (num_matrices, rows, cols)` with the same number of elements")
@@ -235,9 +264,9 @@ class NorMuonAdam:
             if not param.requires_grad: continue
             label = getattr(param, "label", None)
             if label is None:
-                raise ValueError(f"parameter {name!r} has no `.label`: set one of {sorted(PARAM_TABLE)} "
+                raise ValueError(f"parameter {name!r} has no `.label`: set one of {sorted(PARAM_TABLES[cfg.param_rules])} "
                                  "on every parameter so the optimizer knows how to treat it")
-            slots.append(_Slot(name, param, label, rule_for(label), self.world_size, self.rank))
+            slots.append(_Slot(name, param, label, rule_for(label, cfg.param_rules), self.world_size, self.rank))
         order = lambda s: (s.rule.kind == "normuon", s.label == "embed", s.label == "lm_head", s.comms == "sharded", s.param.numel())
         self.slots = sorted(slots, key=order)
         self._slot_of = {s.param: s for s in self.slots}
@@ -264,7 +293,7 @@ class NorMuonAdam:
                            exp_avg_sq=torch.zeros(shape, dtype=torch.float32, device=p.device))
             return
         k, rows, cols = s.chunk, s.view_shape[1], s.view_shape[2]
-        moment_shape = (k, rows, 1) if rows >= cols else (k, 1, cols)
+        moment_shape = (k, rows, 1) if rows >= cols or s.rule.normuon_per_row else (k, 1, cols)
         s.state = dict(momentum=torch.zeros(k, rows, cols, dtype=torch.float32, device=p.device),
                        second_moment=torch.zeros(moment_shape, dtype=torch.float32, device=p.device))
         if p.dtype == torch.bfloat16:
@@ -372,7 +401,7 @@ class NorMuonAdam:
         decay = torch.full_like(lr_eff, s.rule.wd_mul * self.cfg.muon_wd * lr)
         normuon_update_(s.owned_view(), grad, s.state, momentum=momentum, lr=lr_eff, decay=decay,
                         beta2=self.cfg.muon_beta2, method=self.cfg.orthogonalizer, normalize=self.cfg.normuon,
-                        cautious=self.cfg.cautious_wd)
+                        cautious=self.cfg.cautious_wd, per_row=s.rule.normuon_per_row)
 
     # ---- tying, state, housekeeping --------------------------------------------------------------
     def _full_rows(self, s: _Slot, rows: Tensor) -> Tensor:

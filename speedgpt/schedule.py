@@ -10,7 +10,8 @@ from .config import ScheduleConfig, OptimConfig, Config
 
 # %% auto #0
 __all__ = ['phase_index', 'batch_tokens', 'lr_multiplier', 'window_blocks', 'validation_window_blocks', 'window_transitions',
-           'mtp_weights', 'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule', 'schedule_at']
+           'yarn_update_at', 'yarn_steps', 'mtp_weights', 'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule',
+           'schedule_at']
 
 # %% ../nbs/07_schedule.ipynb #07schedule-006
 def _check_step(step: int, s: ScheduleConfig):
@@ -49,7 +50,9 @@ def window_blocks(step: int, s: ScheduleConfig) -> tuple[int, int]:
     _check_step(step, s)
     if step >= s.num_scheduled_steps: long = s.final_window_blocks
     else: long = s.window_blocks[phase_index(step, len(s.window_blocks), s.num_scheduled_steps)]
-    return long // 2, long
+    short = long // 2
+    if s.short_window_max_blocks: short = min(short, s.short_window_max_blocks)
+    return short, long
 
 def validation_window_blocks(step: int, s: ScheduleConfig, final: bool) -> tuple[int, int]:
     "(short, long) window for a validation at `step`; the `final` validation widens the long window."
@@ -62,15 +65,31 @@ def window_transitions(s: ScheduleConfig) -> list[int]:
     longs = [window_blocks(step, s)[1] for step in range(s.num_steps)]
     return [step for step in range(1, s.num_steps) if longs[step] != longs[step - 1]]
 
+def yarn_update_at(step: int, s: ScheduleConfig) -> tuple[int, int] | None:
+    "(old_long, new_long) blocks when RoPE is rescaled just before `step`, else None."
+    if not s.yarn or step == 0: return None
+    old, new = window_blocks(step - 1, s)[1], window_blocks(step, s)[1]
+    if old == new or (s.yarn_max_window_blocks and new > s.yarn_max_window_blocks): return None
+    return old, new
+
+def yarn_steps(s: ScheduleConfig) -> list[int]:
+    "Training steps before which RoPE is rescaled (a subset of `window_transitions`)."
+    return [t for t in window_transitions(s) if yarn_update_at(t, s) is not None]
+
 # %% ../nbs/07_schedule.ipynb #07schedule-017
 def mtp_weights(step: int, s: ScheduleConfig) -> tuple[float, ...]:
     "Weights of the next-1, next-2, ... token losses at `step`."
     _check_step(step, s)
     N, n = s.num_scheduled_steps, len(s.mtp_weights)
-    if step >= N: phase, progress = n - 1, 1.0
-    else:
-        phase = phase_index(step, n, N)
-        progress = (n * step - phase * N) / N  # u in [0, 1): how far into this phase
+    if s.mtp_frac == 1:  # exact integer phases over the whole schedule
+        if step >= N: phase, progress = n - 1, 1.0
+        else:
+            phase = phase_index(step, n, N)
+            progress = (n * step - phase * N) / N  # u in [0, 1): how far into this phase
+    else:  # the phases share the first mtp_frac of the scheduled steps
+        x = step / (s.mtp_frac * N)
+        if x >= 1: phase, progress = n - 1, 1.0
+        else: phase = min(int(n * x), n - 1); progress = n * x - phase
     weights = [float(w) for w in s.mtp_weights[phase]]
     if len(weights) > 1: weights[-1] *= 1 - progress
     return tuple(weights)
@@ -115,13 +134,9 @@ def schedule_at(step: int, cfg: Config) -> StepSchedule:
     "All schedule values of `step` for the run described by `cfg`."
     s = cfg.schedule
     short, long = window_blocks(step, s)
-    yarn_update = None
-    if s.yarn and step > 0:
-        previous_long = window_blocks(step - 1, s)[1]
-        if previous_long != long: yarn_update = (previous_long, long)
     return StepSchedule(
         step=step, batch_tokens=batch_tokens(step, s), lr_mult=lr_multiplier(step, s),
         window_short=short, window_long=long,
         mtp_weights=mtp_weights(step, s) if cfg.model.mtp else (1.0,),
         muon_momentum=muon_momentum(step, s), do_adam=is_adam_step(step, cfg.optim),
-        untie=step == untie_step(s), yarn_update=yarn_update)
+        untie=step == untie_step(s), yarn_update=yarn_update_at(step, s))
