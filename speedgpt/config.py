@@ -310,8 +310,8 @@ def _validate_model(m: ModelConfig):
     _check(not (set(m.xsa_layers) & set(m.attn_skip_layers)), "model.xsa_layers", m.xsa_layers,
            f"XSA edits a layer's attention output, so these layers need attention (attn_skip_layers={m.attn_skip_layers})")
     _check(not (set(m.xsa_layers) & set(m.paired_head_layers)), "model.xsa_layers", m.xsa_layers,
-           f"layers without paired heads (paired_head_layers={m.paired_head_layers}): a paired query has two values of its "
-           "own token (one per head of the pair) and no single one to exclude; record #82 skips these layers too")
+           f"layers without paired heads (paired_head_layers={m.paired_head_layers}): there the second head of a pair also "
+           "sees its partner's value of the same token, so there is no single own value to exclude (record #82 skips them too)")
 
 def _validate_data(d: DataConfig, m: ModelConfig):
     corpus_kinds = "'embedded', 'fineweb' or a directory holding *_train_*.bin and *_val_*.bin shards"
