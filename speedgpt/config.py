@@ -68,6 +68,7 @@ class ModelConfig:
     fused_mlp: bool = setting(True, "with fused_kernels on CUDA: the fused ReLU² MLP kernel (false: torch's MLP)")
     attention_backend: str = setting("auto", "auto | varlen | fa3 | flex | sdpa")
     window_block_tokens: int = setting(128, "sliding windows are counted in blocks of this many tokens (not the context length)")
+    xsa_layers: tuple = setting((), "exclusive self-attention (record #82): these layers remove a learned share of each head's output along the token's own value")
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
@@ -312,6 +313,12 @@ def _validate_model(m: ModelConfig):
     for name in ("fp8_x_scale", "fp8_w_scale", "fp8_grad_scale"):
         _number_in(f"model.{name}", getattr(m, name), 0, open_low=True)
     _one_of("model.attention_backend", m.attention_backend, ("auto", "varlen", "fa3", "flex", "sdpa"))
+    _check_layers(m, "xsa_layers")
+    _check(not (set(m.xsa_layers) & set(m.attn_skip_layers)), "model.xsa_layers", m.xsa_layers,
+           f"XSA edits a layer's attention output, so these layers need attention (attn_skip_layers={m.attn_skip_layers})")
+    _check(not (set(m.xsa_layers) & set(m.paired_head_layers)), "model.xsa_layers", m.xsa_layers,
+           f"layers without paired heads (paired_head_layers={m.paired_head_layers}): there the second head of a pair also "
+           "sees its partner's value of the same token, so there is no single own value to exclude (record #82 skips them too)")
 
 PARAM_RULES = ("record64", "medium")  # the tables in 06_optim's PARAM_TABLES
 

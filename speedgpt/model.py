@@ -160,7 +160,7 @@ class Block(nn.Module):
         return x + mlp(rms_norm(x), c_fc, c_proj)
 
 # %% ../nbs/04_model.ipynb #04model-035
-_FP32_LABELS = ("scalars", "x0_lambdas")  # kept in float32 when the rest goes to bf16 (record #64)
+_FP32_LABELS = ("scalars", "x0_lambdas", "xsa_alphas")  # kept in float32 when the rest goes to bf16 (records #64, #82)
 
 class GPT(nn.Module):
     "Record #64's GPT for any `ModelConfig`; `ops` picks the MLP / head / loss implementations."
@@ -200,6 +200,9 @@ class GPT(nn.Module):
             self.scalar_slices[name] = (start, start + len(values)); start += len(values)
         self.scalars = self._param(torch.tensor([v for values in groups.values() for v in values]), "scalars")
         self.x0_lambdas = self._param(torch.zeros(L, 2) if cfg.second_embed else torch.zeros(L), "x0_lambdas")
+        # -- exclusive self-attention (02_attention): one row of per-head strengths per XSA layer --
+        self.xsa_rows = {layer: row for row, layer in enumerate(sorted(cfg.xsa_layers))}
+        self.xsa_alphas = self._param(torch.zeros(len(self.xsa_rows), H), "xsa_alphas") if self.xsa_rows else None
         self.reset_parameters()
 
     def _embedding(self, label: str) -> nn.Embedding:
@@ -229,6 +232,7 @@ class GPT(nn.Module):
             if bank is not None: bank.zero_()
         self.scalars.copy_(torch.tensor([v for values in scalar_groups(self.cfg).values() for v in values]))
         self.x0_lambdas.zero_()
+        if self.xsa_alphas is not None: self.xsa_alphas.zero_()   # tanh(0) = 0: XSA starts as plain attention
 
     def scalar(self, name: str) -> Tensor:
         "The named group of `scalars` (a view, so gradients flow)."
@@ -282,6 +286,7 @@ class GPT(nn.Module):
         c_fcs, c_projs = self.mlp_bank[:, 0].unbind(0), self.mlp_bank[:, 1].unbind(0)
         attn_gates = self.attn_gate_bank.unbind(0) if self.attn_gate_bank is not None else None
         ve_gates = self.ve_gate_bank.unbind(0) if self.ve_gate_bank is not None else None
+        xsa_alphas = self.xsa_alphas.unbind(0) if self.xsa_alphas is not None else None
         short_window = fwd.window_short_blocks * cfg.window_block_tokens
         long_window = fwd.window_long_blocks * cfg.window_block_tokens
         saved, x_backout = {}, None
@@ -300,7 +305,8 @@ class GPT(nn.Module):
                     max_seqlen=fwd.max_seqlen, window_tokens=long_window if p.long_window else short_window,
                     lambdas=sa_lambdas[p.layer], ve=None if ve is None else ve[None],
                     ve_gate_w=ve_gates[p.ve_index] if ve is not None and ve_gates is not None else None,
-                    attn_gate_w=attn_gates[p.attn_index] if attn_gates is not None else None)
+                    attn_gate_w=attn_gates[p.attn_index] if attn_gates is not None else None,
+                    xsa_alpha=xsa_alphas[self.xsa_rows[p.layer]] if p.layer in self.xsa_rows else None)
             x = block(x, self.ops.mlp, attn_w[p.attn_index] if p.attn_index is not None else None,
                       c_fcs[p.layer], c_projs[p.layer], **attn_args)
             if p.skip_source: saved[p.layer] = x

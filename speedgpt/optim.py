@@ -182,6 +182,7 @@ PARAM_TABLE = {
     "x0_lambdas":     ParamRule("adam", "replicated", (0.65, 0.95), lr_mul=5.0, wd_mul=0.0),
     "lm_head":        ParamRule("adam", "sharded", (0.5, 0.95), wd_mul=150.0),
     "embed":          ParamRule("adam", "sharded", (0.5, 0.95), wd_mul=150.0),
+    "xsa_alphas":     ParamRule("adam", "replicated", (0.9, 0.95), lr_mul=1.0, wd_mul=0.0),  # XSA strengths (record #82)
 }
 
 
