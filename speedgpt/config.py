@@ -131,6 +131,8 @@ class ScheduleConfig:
     yarn_max_window_blocks: int = setting(0, "rescale RoPE only while the new long window is at most this many blocks; 0 = at every growth")
     mtp_weights: tuple = setting(((1.0, 0.5, 0.25), (1.0, 0.5), (1.0,)), "per phase; the last entry of each phase decays to 0")
     mtp_frac: float = setting(1.0, "the MTP phases share this first fraction of the scheduled steps; after it, the last phase")
+    phase_boundaries: str = setting("floor", "floor: phase k of n starts at the first step with n*step >= k*N (record #64); round: at round(k*N/n) (record #89's stages)")
+    max_doc_len_phases: tuple = setting((), "longest training document per phase (record #72: 896, then 2048); empty = data.max_doc_len throughout")
     muon_momentum_min: float = setting(0.85, "NorMuon momentum at the start and the end")
     muon_momentum_max: float = setting(0.95, "NorMuon momentum between warm-up and cooldown")
     muon_warmup_steps: int = setting(300, "steps of the momentum warm-up from min to max")
@@ -373,6 +375,9 @@ def _validate_schedule(s: ScheduleConfig, o: OptimConfig):
     _int_at_least("schedule.short_window_max_blocks", s.short_window_max_blocks, 0, " (0 = no cap)")
     _int_at_least("schedule.yarn_max_window_blocks", s.yarn_max_window_blocks, 0, " (0 = rescale at every growth)")
     _number_in("schedule.mtp_frac", s.mtp_frac, 0, 1, open_low=True)
+    _one_of("schedule.phase_boundaries", s.phase_boundaries, ("floor", "round"))
+    _check(all(_is_int(n) and n > 0 and n % 16 == 0 for n in s.max_doc_len_phases), "schedule.max_doc_len_phases",
+           s.max_doc_len_phases, "positive multiples of 16, one per phase (or empty)")
     _check(len(s.mtp_weights) > 0 and all(isinstance(p, tuple) and len(p) > 0 and all(_is_number(x) and x >= 0 for x in p)
                                           and p[0] > 0 for p in s.mtp_weights), "schedule.mtp_weights", s.mtp_weights,
            "at least one phase, each a tuple of finite weights >= 0 whose first (the next token) is > 0")
@@ -402,6 +407,9 @@ def validate(cfg: Config):
     _check_types(cfg)
     _validate_model(cfg.model); _validate_data(cfg.data, cfg.model); _validate_optim(cfg.optim)
     _validate_schedule(cfg.schedule, cfg.optim); _validate_run(cfg.run, cfg.schedule)
+    longest = max(cfg.schedule.max_doc_len_phases, default=cfg.data.max_doc_len)
+    _check(longest <= cfg.data.max_doc_len, "schedule.max_doc_len_phases", cfg.schedule.max_doc_len_phases,
+           f"at most data.max_doc_len={cfg.data.max_doc_len} (the longest document the model is built for)")
 
 # %% ../nbs/00_config.ipynb #00config-019
 def _tiny() -> Config:

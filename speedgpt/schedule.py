@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from .config import ScheduleConfig, OptimConfig, Config
 
 # %% auto #0
-__all__ = ['phase_index', 'batch_tokens', 'lr_multiplier', 'window_blocks', 'validation_window_blocks', 'window_transitions',
-           'yarn_update_at', 'yarn_steps', 'mtp_weights', 'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule',
-           'schedule_at']
+__all__ = ['phase_index', 'stage_starts', 'phase_and_progress', 'batch_tokens', 'lr_multiplier', 'window_blocks',
+           'validation_window_blocks', 'window_transitions', 'yarn_update_at', 'yarn_steps', 'mtp_weights',
+           'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule', 'max_doc_len_at', 'schedule_at']
 
 # %% ../nbs/07_schedule.ipynb #07schedule-006
 def _check_step(step: int, s: ScheduleConfig):
@@ -23,12 +23,31 @@ def phase_index(step: int, num_phases: int, num_scheduled: int) -> int:
     "Which of `num_phases` equal phases of the scheduled steps `step` falls in (the last one for extension steps)."
     return min((num_phases * step) // num_scheduled, num_phases - 1)
 
+def stage_starts(num_phases: int, num_scheduled: int) -> list[int]:
+    "First step of each of `num_phases` equal stages, record #89's way: round(c_k * N), c_k the summed durations."
+    starts, c = [0], 0.0
+    for _ in range(num_phases - 1):
+        c += 1 / num_phases                   # accumulated as #89 accumulates its stage durations
+        starts.append(round(c * num_scheduled))
+    return starts
+
+def phase_and_progress(step: int, num_phases: int, s: ScheduleConfig) -> tuple[int, float]:
+    "(phase, fraction of it done) of `step` under `s.phase_boundaries`; extension steps: (last, 1.0)."
+    N = s.num_scheduled_steps
+    if step >= N: return num_phases - 1, 1.0
+    if s.phase_boundaries == "round":
+        bounds = stage_starts(num_phases, N) + [N]
+        k = max(i for i in range(num_phases) if bounds[i] <= step)
+        return k, (step - bounds[k]) / (bounds[k + 1] - bounds[k])
+    k = phase_index(step, num_phases, N)
+    return k, (num_phases * step - k * N) / N
+
 # %% ../nbs/07_schedule.ipynb #07schedule-009
 def batch_tokens(step: int, s: ScheduleConfig) -> int:
     "Tokens in the global batch of `step` (summed over ranks and micro-steps)."
     _check_step(step, s)
     if step >= s.num_scheduled_steps: return s.extension_batch_tokens
-    return s.batch_tokens[phase_index(step, len(s.batch_tokens), s.num_scheduled_steps)]
+    return s.batch_tokens[phase_and_progress(step, len(s.batch_tokens), s)[0]]
 
 # %% ../nbs/07_schedule.ipynb #07schedule-011
 def lr_multiplier(step: int, s: ScheduleConfig) -> float:
@@ -36,7 +55,8 @@ def lr_multiplier(step: int, s: ScheduleConfig) -> float:
     _check_step(step, s)
     N, n = s.num_scheduled_steps, len(s.lr_phase_mults)
     if step > N: return s.final_lr_mult
-    phase = min(max((n * step - 1) // N, 0), n - 1)  # strict: phase k starts once x > k/n
+    if s.phase_boundaries == "round": phase = phase_and_progress(step, n, s)[0]   # #89: the stage's own lr_mul
+    else: phase = min(max((n * step - 1) // N, 0), n - 1)  # strict: phase k starts once x > k/n
     peak = s.lr_phase_mults[phase]
     x = step / N
     if s.cooldown_frac > 0 and x >= 1 - s.cooldown_frac:
@@ -49,7 +69,7 @@ def window_blocks(step: int, s: ScheduleConfig) -> tuple[int, int]:
     "(short, long) attention window of `step` in blocks."
     _check_step(step, s)
     if step >= s.num_scheduled_steps: long = s.final_window_blocks
-    else: long = s.window_blocks[phase_index(step, len(s.window_blocks), s.num_scheduled_steps)]
+    else: long = s.window_blocks[phase_and_progress(step, len(s.window_blocks), s)[0]]
     short = long // 2
     if s.short_window_max_blocks: short = min(short, s.short_window_max_blocks)
     return short, long
@@ -81,11 +101,7 @@ def mtp_weights(step: int, s: ScheduleConfig) -> tuple[float, ...]:
     "Weights of the next-1, next-2, ... token losses at `step`."
     _check_step(step, s)
     N, n = s.num_scheduled_steps, len(s.mtp_weights)
-    if s.mtp_frac == 1:  # exact integer phases over the whole schedule
-        if step >= N: phase, progress = n - 1, 1.0
-        else:
-            phase = phase_index(step, n, N)
-            progress = (n * step - phase * N) / N  # u in [0, 1): how far into this phase
+    if s.mtp_frac == 1: phase, progress = phase_and_progress(step, n, s)   # u in [0, 1): how far into this phase
     else:  # the phases share the first mtp_frac of the scheduled steps
         x = step / (s.mtp_frac * N)
         if x >= 1: phase, progress = n - 1, 1.0
@@ -129,6 +145,13 @@ class StepSchedule:
     do_adam: bool
     untie: bool                         # untie embed/head right after this step's optimizer step
     yarn_update: tuple | None = None    # (old_long, new_long) blocks when RoPE must be rescaled before this step
+    max_doc_len: int = 0                # longest training document (tokens) of this step's batch
+
+def max_doc_len_at(step: int, cfg: Config) -> int:
+    "Longest training document at `step`: `schedule.max_doc_len_phases` by phase, else `data.max_doc_len`."
+    s = cfg.schedule
+    if not s.max_doc_len_phases: return cfg.data.max_doc_len
+    return s.max_doc_len_phases[phase_and_progress(step, len(s.max_doc_len_phases), s)[0]]
 
 def schedule_at(step: int, cfg: Config) -> StepSchedule:
     "All schedule values of `step` for the run described by `cfg`."
@@ -139,4 +162,5 @@ def schedule_at(step: int, cfg: Config) -> StepSchedule:
         window_short=short, window_long=long,
         mtp_weights=mtp_weights(step, s) if cfg.model.mtp else (1.0,),
         muon_momentum=muon_momentum(step, s), do_adam=is_adam_step(step, cfg.optim),
-        untie=step == untie_step(s), yarn_update=yarn_update_at(step, s))
+        untie=step == untie_step(s), yarn_update=yarn_update_at(step, s),
+        max_doc_len=max_doc_len_at(step, cfg))
