@@ -263,7 +263,7 @@ class GPT(nn.Module):
         x = self.embed(inputs)                                                    # (T, D)
         if self.smear is not None: x = self.smear(x, self.scalar("smear")[0])
         x = x0 = rms_norm(x)
-        bigram = self.bigram(bigram_ids) if self.bigram is not None else None     # (T, D)
+        bigram = self.bigram(bigram_ids, inputs) if self.bigram is not None else None     # (T, D)
         value_embeds = self.value_embeds(inputs)                                  # per layer: (T, D) or None
         resid, x0_lambdas = self.scalar("resid"), self.x0_lambdas
         sa_lambdas = self.scalar("sa").view(-1, 2)
