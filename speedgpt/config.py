@@ -114,6 +114,7 @@ class OptimConfig:
     cautious_wd: bool = setting(True, "decay only where update and weight agree in sign")
     adam_every_other_step: bool = setting(True, "Adam parameters step on odd steps only")
     grad_accum_ref_world: int = setting(8, "batch sizes are for this many ranks; fewer ranks accumulate")
+    qk_heads_per_group: int = setting(0, "NorMuon orthogonalizes Q and K in groups of this many adjacent heads (record #80: 2); 0 = whole matrices")
 
 # %% ../nbs/00_config.ipynb #00config-009
 @dataclass
@@ -344,6 +345,7 @@ def _validate_optim(o: OptimConfig):
         _number_in(f"optim.{name}", getattr(o, name), 0)
     _number_in("optim.muon_beta2", o.muon_beta2, 0, 1, open_high=True)
     _int_at_least("optim.grad_accum_ref_world", o.grad_accum_ref_world, 1)
+    _int_at_least("optim.qk_heads_per_group", o.qk_heads_per_group, 0, " (0 = whole Q and K matrices)")
 
 # %% ../nbs/00_config.ipynb #00config-017b
 def _validate_schedule(s: ScheduleConfig, o: OptimConfig):

@@ -181,6 +181,7 @@ class GPT(nn.Module):
         self.smear = Smear(cfg) if cfg.smear else None
         # -- banks: every block's matrices in two tensors --
         self.attn_bank = self._param(torch.empty(n_attn, 4 * D, D), "attn", bank_shape=(4 * n_attn, D, D))
+        self.attn_bank.head_dim = cfg.head_dim   # rows per head of Q and K, for NorMuon's head groups (06_optim)
         self.mlp_bank = self._param(torch.empty(n_mlp, 2, cfg.mlp_dim, D), "mlp", bank_shape=(2 * n_mlp, cfg.mlp_dim, D))
         self.attn_gate_bank = self._param(torch.zeros(n_attn, H, gate_dim), "attn_gate_bank") if cfg.attn_gate else None
         self.ve_gate_bank = self._param(torch.zeros(n_ve, H, gate_dim), "ve_gate_bank") if cfg.ve_gate and n_ve else None
