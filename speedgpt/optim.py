@@ -185,10 +185,11 @@ def grouped_normuon_reference(U: Tensor, second_moment: Tensor, group_moment: Te
 
 def grouped_normuon_direction(U: Tensor, second_moment: Tensor, group_moment: Tensor, qk_mask: Tensor, group_rows: int,
                               beta2: float, method: str = "polar_express", normalize: bool = True) -> Tensor:
-    "Batched `grouped_normuon_reference`: one orthogonalization for all Q/K groups, one for the whole matrices. -> (k, m, n)"
+    """Batched `grouped_normuon_reference`: one orthogonalization for all Q/K groups, one for the whole matrices. -> (k, m, n) bf16.
+    Keep `qk_mask` on the CPU: its indices are then found without waiting for the GPU."""
     k, m, n = U.shape
-    qk, whole = qk_mask.nonzero().flatten(), (~qk_mask).nonzero().flatten()
-    V = torch.empty(k, m, n, dtype=torch.bfloat16 if not normalize else U.dtype, device=U.device)
+    qk, whole = qk_mask.cpu().nonzero().flatten(), (~qk_mask.cpu()).nonzero().flatten()
+    V = torch.empty(k, m, n, dtype=torch.bfloat16, device=U.device)                # what orthogonalize returns
     if len(whole):
         out = orthogonalize(U[whole], method)                                    # (k_whole, m, n)
         if normalize:
@@ -341,7 +342,7 @@ class NorMuonAdam:
             if rows % s.group_rows:
                 raise ConfigError(f"optim.qk_heads_per_group={self.cfg.qk_heads_per_group} is not valid: it must divide the "
                                   f"{rows // _bank_head_dim(s)} heads of {s.name!r} (record #80 uses 2)")
-            s.qk_mask = qk_matrix_mask(s.start, k, s.view_shape[0]).to(p.device)
+            s.qk_mask = qk_matrix_mask(s.start, k, s.view_shape[0])   # on the CPU (grouped_normuon_direction)
             s.state["group_moment"] = torch.zeros(k, rows // s.group_rows, *_group_moment_shape(s.group_rows, cols),
                                                   dtype=torch.float32, device=p.device)
 
