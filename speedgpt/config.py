@@ -69,11 +69,18 @@ class ModelConfig:
     attention_backend: str = setting("auto", "auto | varlen | fa3 | flex | sdpa")
     window_block_tokens: int = setting(128, "sliding windows are counted in blocks of this many tokens (not the context length)")
     xsa_layers: tuple = setting((), "exclusive self-attention (record #82): these layers remove a learned share of each head's output along the token's own value")
+    bigram_vocab_rows: int = setting(0, "bigram hash table rows, overriding bigram_vocab_mult * padded vocab (record #89: 377280); 0 = use the mult")
+    bigram_sign_rows: int = setting(0, "sign trick: rows of the fixed random ±1 table that multiplies the bigram embedding (record #89: 8192); 0 = off")
+    bigram_dim: int = setting(0, "width of the bigram embedding, added to the first bigram_dim channels (record #83: 192); 0 = model_dim")
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
     @property
-    def bigram_vocab_size(self) -> int: return self.bigram_vocab_mult * self.padded_vocab_size
+    def bigram_vocab_size(self) -> int:
+        if self.bigram_vocab_mult == 0: return 0
+        return self.bigram_vocab_rows or self.bigram_vocab_mult * self.padded_vocab_size
+    @property
+    def bigram_width(self) -> int: return self.bigram_dim or self.model_dim
     @property
     def mlp_dim(self) -> int: return self.mlp_ratio * self.model_dim
     @property
@@ -111,6 +118,7 @@ class OptimConfig:
     cautious_wd: bool = setting(True, "decay only where update and weight agree in sign")
     adam_every_other_step: bool = setting(True, "Adam parameters step on odd steps only")
     grad_accum_ref_world: int = setting(8, "batch sizes are for this many ranks; fewer ranks accumulate")
+    qk_heads_per_group: int = setting(0, "NorMuon orthogonalizes Q and K in groups of this many adjacent heads (record #80: 2); 0 = whole matrices")
 
 # %% ../nbs/00_config.ipynb #00config-009
 @dataclass
@@ -305,6 +313,12 @@ def _validate_model(m: ModelConfig):
     _int_in("model.gate_dim", m.gate_dim, 1, m.model_dim, " (at most model_dim)")
     _number_in("model.resid_lambda_init", m.resid_lambda_init, 0, open_low=True)
     _int_at_least("model.bigram_vocab_mult", m.bigram_vocab_mult, 0, " (0 = off)")
+    _check(_is_int(m.bigram_vocab_rows) and (m.bigram_vocab_rows == 0 or m.bigram_vocab_rows >= 2), "model.bigram_vocab_rows",
+           m.bigram_vocab_rows, "0 (bigram_vocab_mult * padded vocab) or an integer >= 2 (the last row is reserved for position 0)")
+    _check(m.bigram_vocab_rows == 0 or m.bigram_vocab_mult > 0, "model.bigram_vocab_rows", m.bigram_vocab_rows,
+           "0 while bigram_vocab_mult=0 switches the bigram embedding off (set bigram_vocab_mult >= 1 to use a table)")
+    _int_at_least("model.bigram_sign_rows", m.bigram_sign_rows, 0, " (0 = no sign trick)")
+    _int_in("model.bigram_dim", m.bigram_dim, 0, m.model_dim, " (0 = model_dim)")
     _number_in("model.rope_base", m.rope_base, 1, open_low=True)
     _number_in("model.attn_scale", m.attn_scale, 0, open_low=True)
     _number_in("model.mimetic_beta", m.mimetic_beta, 0)
@@ -350,6 +364,7 @@ def _validate_optim(o: OptimConfig):
         _number_in(f"optim.{name}", getattr(o, name), 0)
     _number_in("optim.muon_beta2", o.muon_beta2, 0, 1, open_high=True)
     _int_at_least("optim.grad_accum_ref_world", o.grad_accum_ref_world, 1)
+    _int_at_least("optim.qk_heads_per_group", o.qk_heads_per_group, 0, " (0 = whole Q and K matrices)")
 
 # %% ../nbs/00_config.ipynb #00config-017b
 def _validate_schedule(s: ScheduleConfig, o: OptimConfig):

@@ -11,7 +11,8 @@ from torch import Tensor
 from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['labelled_embedding', 'token_embedding', 'ValueEmbeddings', 'BigramEmbedding', 'smear_reference', 'Smear']
+__all__ = ['labelled_embedding', 'token_embedding', 'ValueEmbeddings', 'random_signs', 'bigram_sign_ids', 'BigramEmbedding',
+           'signed_bigram_reference', 'smear_reference', 'Smear']
 
 # %% ../nbs/03_embeddings.ipynb #03embeddings-005
 def labelled_embedding(num_rows: int, dim: int, label: str, zero: bool = True) -> nn.Embedding:
@@ -47,18 +48,47 @@ class ValueEmbeddings(nn.Module):
                 for i in range(self.num_layers)]
 
 # %% ../nbs/03_embeddings.ipynb #03embeddings-016
+def random_signs(num_rows: int, dim: int, seed: int = 0) -> Tensor:
+    "A fixed (num_rows, dim) table of +1/-1 in float32, from its own generator: every rank and every run builds the same one."
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 2, (num_rows, dim), generator=gen).float() * 2 - 1
+
+def bigram_sign_ids(ids: Tensor, num_rows: int) -> Tensor:
+    "Sign-table row of each position: 0 at position 0, (ids[t-1] XOR ids[t]) mod num_rows after. ids (T,) -> (T,) int64."
+    ids = ids.long()
+    return torch.cat([ids.new_zeros(1), torch.bitwise_xor(ids[:-1], ids[1:]) % num_rows])
+
 class BigramEmbedding(nn.Module):
-    "Zero-initialised (bigram_vocab_size, model_dim) table indexed by hashed (previous, current) token pairs, label 'bigram_embed'."
+    """Zero-initialised (bigram_vocab_size, bigram_width) table indexed by hashed (previous, current) token pairs, label
+    'bigram_embed'; with `bigram_sign_rows` > 0 each looked-up row is multiplied by a fixed random ±1 vector (the sign trick)."""
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         if cfg.bigram_vocab_size <= 0:
             raise ValueError(f"bigram_vocab_mult={cfg.bigram_vocab_mult} means no bigram embedding: build one only "
                              f"when bigram_vocab_mult >= 1 (GPT checks this itself)")
-        self.table = labelled_embedding(cfg.bigram_vocab_size, cfg.model_dim, "bigram_embed")
+        self.model_dim, self.width = cfg.model_dim, cfg.bigram_width
+        self.table = labelled_embedding(cfg.bigram_vocab_size, self.width, "bigram_embed")
+        # not learned, and a function of the config alone: rebuilt on load rather than saved
+        signs = random_signs(cfg.bigram_sign_rows, self.width) if cfg.bigram_sign_rows > 0 else None
+        self.register_buffer("signs", signs, persistent=False)
 
-    def forward(self, bigram_ids: Tensor) -> Tensor:
-        "bigram_ids (T,) from `speedgpt.data.bigram_hash` -> (T, model_dim)."
-        return self.table(bigram_ids)
+    def forward(self, bigram_ids: Tensor, ids: Tensor | None = None) -> Tensor:
+        "bigram_ids (T,) from `speedgpt.data.bigram_hash`, ids (T,) the tokens (the sign trick reads them) -> (T, model_dim)."
+        x = self.table(bigram_ids)                                                  # (T, width)
+        if self.signs is not None:
+            if ids is None: raise ValueError("bigram_sign_rows > 0: the sign trick needs the token ids, call bigram(bigram_ids, ids)")
+            x = x * self.signs[bigram_sign_ids(ids, self.signs.size(0))].to(x.dtype)   # (T, width)
+        return x if self.width == self.model_dim else F.pad(x, (0, self.model_dim - self.width))  # first width channels
+
+# %% ../nbs/03_embeddings.ipynb #03embeddings-017b
+def signed_bigram_reference(table: Tensor, signs: Tensor, bigram_ids: Tensor, ids: Tensor, model_dim: int) -> Tensor:
+    "Plain loop: row t is signs[(ids[t-1] ^ ids[t]) % R] * table[bigram_ids[t]] (sign row 0 at t = 0), zero-padded to model_dim."
+    R, width = signs.shape
+    out = torch.zeros(len(ids), model_dim, dtype=table.dtype)
+    for t in range(len(ids)):
+        sign_row = 0 if t == 0 else (int(ids[t - 1]) ^ int(ids[t])) % R
+        out[t, :width] = signs[sign_row] * table[int(bigram_ids[t])]
+    return out
 
 # %% ../nbs/03_embeddings.ipynb #03embeddings-020
 def smear_reference(x: Tensor, gate_w: Tensor, smear_lambda: Tensor) -> Tensor:

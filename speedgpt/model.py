@@ -182,6 +182,7 @@ class GPT(nn.Module):
         self.embed2 = self._embedding("embed2") if cfg.second_embed else None   # track 2: a second, never-tied table
         # -- banks: every block's matrices in two tensors --
         self.attn_bank = self._param(torch.empty(n_attn, 4 * D, D), "attn", bank_shape=(4 * n_attn, D, D))
+        self.attn_bank.head_dim = cfg.head_dim   # rows per head of Q and K, for NorMuon's head groups (06_optim)
         self.mlp_bank = self._param(torch.empty(n_mlp, 2, cfg.mlp_dim, D), "mlp", bank_shape=(2 * n_mlp, cfg.mlp_dim, D))
         self.attn_gate_bank = self._param(torch.zeros(n_attn, H, gate_dim), "attn_gate_bank") if cfg.attn_gate else None
         self.ve_gate_bank = self._param(torch.zeros(n_ve, H, gate_dim), "ve_gate_bank") if cfg.ve_gate and n_ve else None
@@ -274,7 +275,7 @@ class GPT(nn.Module):
         x = self.embed(inputs)                                                    # (T, D)
         if self.smear is not None: x = self.smear(x, self.scalar("smear")[0])
         x = x0 = rms_norm(x)
-        bigram = self.bigram(bigram_ids) if self.bigram is not None else None     # (T, D)
+        bigram = self.bigram(bigram_ids, inputs) if self.bigram is not None else None     # (T, D)
         x02 = rms_norm(self.embed2(inputs)) if self.embed2 is not None else None  # (T, D), track 2
         value_embeds = self.value_embeds(inputs)                                  # per layer: (T, D) or None
         resid, x0_lambdas = self.scalar("resid"), self.x0_lambdas

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn, Tensor
-from .config import OptimConfig
+from .config import OptimConfig, ConfigError
 
 # %% auto #0
 __all__ = ['NEWTON_SCHULZ_COEFFS', 'POLAR_EXPRESS_COEFFS', 'ORTHOGONALIZERS', 'PARAM_TABLE', 'MEDIUM_PARAM_TABLE', 'PARAM_TABLES',
            'polar_factor', 'newton_schulz', 'polar_express', 'orthogonalize', 'normuon_normalize_reference',
            'normuon_normalize', 'cautious_mask', 'join_bf16_low_bits', 'split_into_bf16_low_bits_', 'adam_update_',
-           'normuon_update_', 'ParamRule', 'rule_for', 'NorMuonAdam', 'AdamWBaseline', 'make_optimizer']
+           'normuon_update_', 'qk_matrix_mask', 'grouped_normuon_reference', 'grouped_normuon_direction', 'ParamRule',
+           'rule_for', 'NorMuonAdam', 'AdamWBaseline', 'make_optimizer']
 
 # %% ../nbs/06_optim.ipynb #06optim-004
 from .kernels import xxt, ba_plus_caa  # Triton X@X.T and b*A + c*A@A for symmetric A (05_kernels)
@@ -136,15 +137,20 @@ def adam_update_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tenso
 # %% ../nbs/06_optim.ipynb #06optim-036
 def normuon_update_(weights: Tensor, grad: Tensor, state: dict, *, momentum: float, lr: Tensor, decay: Tensor,
                     beta2: float, method: str = "polar_express", normalize: bool = True, cautious: bool = True,
-                    per_row: bool = False):
+                    per_row: bool = False, qk_mask: Tensor | None = None, group_rows: int = 0):
     """One NorMuon step on a stack of matrices `weights` (k, m, n) fp32 or bf16, in place.
     `grad` (k', m, n) with k' >= k (extra rows are padding); `lr`, `decay` broadcast to (k', 1, 1);
-    `state` holds 'momentum' (k', m, n) fp32, 'second_moment' fp32 and, for bf16 weights, 'low_bits' (k, m, n) int16."""
+    `state` holds 'momentum' (k', m, n) fp32, 'second_moment' fp32 and, for bf16 weights, 'low_bits' (k, m, n) int16.
+    `qk_mask` (k',) bool: those matrices are orthogonalized in blocks of `group_rows` rows ('group_moment' in `state`)."""
     buf = state["momentum"]
     grad = grad.float()
     buf.lerp_(grad, 1 - momentum)
-    V = orthogonalize(torch.lerp(grad, buf, momentum), method)
-    if normalize: V = normuon_normalize(V, state["second_moment"], beta2, per_row)
+    U = torch.lerp(grad, buf, momentum)
+    if qk_mask is None:
+        V = orthogonalize(U, method)
+        if normalize: V = normuon_normalize(V, state["second_moment"], beta2, per_row)
+    else:
+        V = grouped_normuon_direction(U, state["second_moment"], state["group_moment"], qk_mask, group_rows, beta2, method, normalize)
     k = weights.size(0)
     V, lr, decay = V[:k].float(), lr[:k], decay[:k]
     precise = join_bf16_low_bits(weights, state["low_bits"]) if weights.dtype == torch.bfloat16 else weights
@@ -152,6 +158,61 @@ def normuon_update_(weights: Tensor, grad: Tensor, state: dict, *, momentum: flo
     new = precise - precise * mask * decay * lr - V * lr
     if weights.dtype == torch.bfloat16: split_into_bf16_low_bits_(new, weights, state["low_bits"])
     else: weights.copy_(new)
+
+# %% ../nbs/06_optim.ipynb #06optim-036b
+def qk_matrix_mask(start: int, count: int, num_real: int) -> Tensor:
+    "Which of bank matrices start .. start+count-1 of an [Q; K; V; O]-per-layer bank are Q or K (padding matrices are not). (count,) bool"
+    index = torch.arange(start, start + count)
+    return (index % 4 < 2) & (index < num_real)
+
+def _group_moment_shape(group_rows: int, cols: int) -> tuple:
+    return (group_rows, 1) if group_rows >= cols else (1, cols)
+
+def grouped_normuon_reference(U: Tensor, second_moment: Tensor, group_moment: Tensor, qk_mask: Tensor, group_rows: int,
+                              beta2: float, method: str = "polar_express", normalize: bool = True) -> Tensor:
+    """Plain loop: U (k, m, n) look-ahead momenta; matrices where qk_mask is set are orthogonalized (and NorMuon-normalised)
+    in blocks of group_rows rows, the others whole. second_moment (k, m, 1) or (k, 1, n); group_moment (k, m // group_rows, ...)."""
+    V = torch.empty(U.shape, dtype=torch.float32)
+    for i in range(U.size(0)):
+        if not qk_mask[i]:
+            out = orthogonalize(U[i:i + 1], method)
+            V[i] = normuon_normalize(out, second_moment[i:i + 1], beta2)[0] if normalize else out[0]
+            continue
+        for g in range(U.size(1) // group_rows):
+            rows = slice(g * group_rows, (g + 1) * group_rows)
+            out = orthogonalize(U[i:i + 1, rows], method)
+            V[i, rows] = normuon_normalize(out, group_moment[i, g:g + 1], beta2)[0] if normalize else out[0]
+    return V
+
+def grouped_normuon_direction(U: Tensor, second_moment: Tensor, group_moment: Tensor, qk_mask: Tensor, group_rows: int,
+                              beta2: float, method: str = "polar_express", normalize: bool = True) -> Tensor:
+    """Batched `grouped_normuon_reference`: one orthogonalization for all Q/K groups, one for the whole matrices. -> (k, m, n) bf16.
+    Keep `qk_mask` on the CPU: its indices are then found without waiting for the GPU."""
+    k, m, n = U.shape
+    qk, whole = qk_mask.cpu().nonzero().flatten(), (~qk_mask.cpu()).nonzero().flatten()
+    V = torch.empty(k, m, n, dtype=torch.bfloat16, device=U.device)                # what orthogonalize returns
+    if len(whole):
+        out = orthogonalize(U[whole], method)                                    # (k_whole, m, n)
+        if normalize:
+            moment = second_moment[whole]
+            out = normuon_normalize(out, moment, beta2)
+            second_moment[whole] = moment
+        V[whole] = out.to(V.dtype)
+    if len(qk):
+        groups = m // group_rows
+        out = orthogonalize(U[qk].reshape(len(qk) * groups, group_rows, n), method)   # (k_qk * groups, group_rows, n)
+        if normalize:
+            moment = group_moment[qk].reshape(len(qk) * groups, *group_moment.shape[2:])
+            out = normuon_normalize(out, moment, beta2)
+            group_moment[qk] = moment.view(group_moment[qk].shape)
+        V[qk] = out.reshape(len(qk), m, n).to(V.dtype)
+    return V
+
+def _bank_head_dim(s) -> int:
+    hd = getattr(s.param, "head_dim", None)
+    if not hd: raise ValueError(f"optim.qk_heads_per_group needs the head size of {s.name!r}: set `.head_dim` on the "
+                                "[Q; K; V; O] bank (04_model's GPT does)")
+    return hd
 
 # %% ../nbs/06_optim.ipynb #06optim-038
 @dataclass(frozen=True)
@@ -304,6 +365,15 @@ class NorMuonAdam:
         index = torch.arange(s.start, s.start + k)
         odd = torch.where(index % 2 == 1, s.rule.odd_matrix_lr_mul, 1.0)
         s.lr_muls = (shape_mul * s.rule.lr_mul * odd).to(torch.float32).view(k, 1, 1).to(p.device)
+        s.qk_mask, s.group_rows = None, 0   # Q/K head groups (section 6), on the [Q; K; V; O] bank only
+        if self.cfg.qk_heads_per_group and s.label == "attn":
+            s.group_rows = self.cfg.qk_heads_per_group * _bank_head_dim(s)
+            if rows % s.group_rows:
+                raise ConfigError(f"optim.qk_heads_per_group={self.cfg.qk_heads_per_group} is not valid: it must divide the "
+                                  f"{rows // _bank_head_dim(s)} heads of {s.name!r} (record #80 uses 2)")
+            s.qk_mask = qk_matrix_mask(s.start, k, s.view_shape[0])   # on the CPU (grouped_normuon_direction)
+            s.state["group_moment"] = torch.zeros(k, rows // s.group_rows, *_group_moment_shape(s.group_rows, cols),
+                                                  dtype=torch.float32, device=p.device)
 
     # ---- communication -------------------------------------------------------------------------
     def _launch(self, s: _Slot):
@@ -402,7 +472,8 @@ class NorMuonAdam:
         decay = torch.full_like(lr_eff, s.rule.wd_mul * self.cfg.muon_wd * lr)
         normuon_update_(s.owned_view(), grad, s.state, momentum=momentum, lr=lr_eff, decay=decay,
                         beta2=self.cfg.muon_beta2, method=self.cfg.orthogonalizer, normalize=self.cfg.normuon,
-                        cautious=self.cfg.cautious_wd, per_row=s.rule.normuon_per_row)
+                        cautious=self.cfg.cautious_wd, per_row=s.rule.normuon_per_row, qk_mask=s.qk_mask,
+                        group_rows=s.group_rows)
 
     # ---- tying, state, housekeeping --------------------------------------------------------------
     def _full_rows(self, s: _Slot, rows: Tensor) -> Tensor:
