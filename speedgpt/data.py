@@ -25,7 +25,7 @@ __all__ = ['BOS_ID', 'SHARD_MAGIC', 'SHARD_VERSION', 'HEADER_INTS', 'HEADER_BYTE
            'shard_path', 'is_val_document', 'corpus_files', 'prepare', 'embedded_corpus_dir', 'build_embedded_corpus',
            'fineweb_filenames', 'default_fineweb_dir', 'download_fineweb', 'find_shards', 'bigram_hash_reference',
            'bigram_hash', 'Batch', 'padded_cu_seqlens', 'plan_micro_batch', 'DataExhausted', 'LoaderStats',
-           'TrainLoader', 'data_capacity', 'val_batches', 'check_shards', 'main']
+           'shortfall_cause', 'TrainLoader', 'data_capacity', 'val_batches', 'check_shards', 'main']
 
 # %% ../nbs/01_data.ipynb #01data-006
 BOS_ID = 50256          # GPT-2's <|endoftext|>; every document starts with it
@@ -588,6 +588,34 @@ class _LoaderState:
     stats: LoaderStats = field(default_factory=LoaderStats)
     def copy(self): return _LoaderState(self.file_pos, self.next_doc, dataclasses.replace(self.stats))
 
+# %% ../nbs/01_data.ipynb #01data-059b
+def shortfall_cause(stats: LoaderStats, shard_tokens: list[int], num_tokens: int, world_size: int, max_doc_len: int) -> str:
+    "Why the shards gave out before a micro-batch of `num_tokens` per rank, in words, with the fix for that cause."
+    need, largest = world_size * (num_tokens + 1), max(shard_tokens, default=0)
+    if need > largest:
+        return (f"one micro-batch needs {need:,} tokens ({world_size} rank(s) x {num_tokens + 1:,}) but the largest shard "
+                f"holds {largest:,}, and a micro-batch never spans two shards: use smaller batches (--batch_tokens) or more "
+                f"micro-steps per step (a larger --grad_accum_ref_world), or bigger shards")
+    read = max(stats.tokens_consumed, 1)
+    piece = min(max_doc_len, num_tokens + 1)           # one whole piece per micro-batch, nothing left over
+    losses = [
+        (stats.dropped_batch_end, f"each rank's micro-batch of {num_tokens:,} tokens ends inside a document and the rest of "
+                                  f"that document is dropped (documents are longer than the micro-batch): cut them into "
+                                  f"pieces (`python -m speedgpt.data prepare ... --max_doc_tokens {piece}`)"),
+        (stats.dropped_doc_tail, f"documents are cut at max_doc_len={max_doc_len:,} and their tails dropped: cut them into "
+                                 f"pieces instead (`python -m speedgpt.data prepare ... --max_doc_tokens {piece}`)"),
+        (stats.dropped_shard_end, f"the last documents of each shard cannot fill a micro-batch of {need:,} tokens: use bigger "
+                                  f"shards or smaller micro-batches"),
+        (stats.dropped_shard_head, "the shards start inside a document (tokens before their first BOS are skipped): make "
+                                   "each shard start with BOS"),
+    ]
+    lost, why = max(losses, key=lambda x: x[0])
+    if lost < 0.25 * read:
+        return (f"the corpus is smaller than the run: {read:,} tokens, {stats.tokens_used / read:.0%} of them served; "
+                f"it needs more data")
+    return f"{lost / read:.0%} of the {read:,} tokens read are lost because {why}"
+
+
 # %% ../nbs/01_data.ipynb #01data-060
 class TrainLoader:
     "Document-aligned training micro-batches for one rank, from token shards."
@@ -620,12 +648,13 @@ class TrainLoader:
 
     def _exhausted(self, st: _LoaderState, num_tokens: int) -> DataExhausted:
         s, names = st.stats, self.files[0].name + (f" ... {self.files[-1].name}" if len(self.files) > 1 else "")
+        cause = shortfall_cause(s, [_shard_header(f) for f in self.files], num_tokens, self.world_size, self.max_doc_len)
         error = DataExhausted(
             f"the training data ran out: {len(self.files)} shard(s) ({names}) read {self.epochs} time(s) gave "
             f"{s.micro_batches:,} micro-batches ({s.tokens_used:,} tokens used, {s.tokens_dropped:,} dropped by document "
-            f"alignment); the next needs {self.world_size} x {num_tokens + 1:,} tokens. Get more data: more FineWeb shards "
-            f"(`python -m speedgpt.data fineweb --shards N`), your own text (`python -m speedgpt.data prepare ... "
-            f"--max_doc_tokens {self.max_doc_len}` so long documents are not cut), epochs > 1, or a shorter run (--max_steps)")
+            f"alignment); the next needs {self.world_size} x {num_tokens + 1:,} tokens. Cause: {cause}. Otherwise: more "
+            f"FineWeb shards (`python -m speedgpt.data fineweb --shards N`) or your own text (`python -m speedgpt.data "
+            f"prepare ...`), epochs > 1 (--epochs), or a shorter run (--max_steps)")
         error.state = st                                         # the loader keeps the final counters
         return error
 

@@ -13,19 +13,20 @@ import torch
 import torch.distributed as dist
 
 from .config import Config, ConfigError, parse_args, preset
-from .data import ShardError, check_shards, find_shards, TrainLoader, val_batches, get_tokenizer, bigram_hash, data_capacity
+from .data import (ShardError, DataExhausted, check_shards, find_shards, TrainLoader, val_batches, data_capacity,
+                           shortfall_cause, _shard_header)
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
 from .kernels import fast_ops
 from .optim import make_optimizer
-from .schedule import schedule_at, window_transitions, untie_step, validation_window_blocks
+from .schedule import StepSchedule, schedule_at, window_transitions, untie_step, validation_window_blocks
 
 # %% auto #0
-__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv', 'grad_accum_steps',
-           'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions', 'check_data_lasts',
-           'build_model', 'RunLog', 'read_metrics', 'plot_run', 'evaluate', 'save_checkpoint', 'state_bytes',
-           'rotary_at_step', 'load_checkpoint', 'weights_fingerprint', 'ranks_identical', 'TrainingDiverged',
-           'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
-           'count_compiled_graphs', 'train', 'run_cli', 'main', 'generate']
+__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv',
+           'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions',
+           'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics', 'plot_run', 'evaluate',
+           'CheckpointError', 'save_checkpoint', 'state_bytes', 'rotary_at_step', 'load_checkpoint', 'check_resumable',
+           'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'TrainingInterrupted', 'stop_requests',
+           'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -90,16 +91,25 @@ def max_positions(cfg: Config, env: DistEnv) -> int:
 
 def check_data_lasts(cfg: Config, env: DistEnv, files, num_steps: int):
     """Plan every micro-batch of the run before it starts (no tokens are copied): a corpus too small for the schedule
-    is reported now, with the numbers, instead of as a crash at step 43."""
+    is reported now, with the numbers, the cause and fixes checked by planning again, instead of as a crash at step 43."""
     sizes = [tokens_per_microstep(schedule_at(t, cfg).batch_tokens, env) for t in range(num_steps) for _ in range(env.grad_accum)]
-    stats = data_capacity(files, sizes, world_size=env.world_size, max_doc_len=cfg.data.max_doc_len,
-                          bos_id=cfg.data.bos_id, epochs=cfg.data.epochs)
-    if stats.micro_batches < len(sizes):
-        steps = stats.micro_batches // env.grad_accum
-        used = stats.tokens_used / max(stats.tokens_consumed, 1)
-        raise ConfigError(f"the training data lasts {steps} of the {num_steps} steps ({stats.tokens_used:,} tokens served, "
-                          f"{used:.0%} of those read: documents are cut at data.max_doc_len={cfg.data.max_doc_len}). "
-                          f"Add shards, raise data.epochs (now {cfg.data.epochs}), or shorten the run with --max_steps.")
+    plan = lambda epochs: data_capacity(files, sizes, world_size=env.world_size, max_doc_len=cfg.data.max_doc_len,
+                                        bos_id=cfg.data.bos_id, epochs=epochs)
+    stats = plan(cfg.data.epochs)
+    if stats.micro_batches >= len(sizes): return
+    steps = stats.micro_batches // env.grad_accum
+    cause = shortfall_cause(stats, [_shard_header(f) for f in files], sizes[stats.micro_batches], env.world_size,
+                            cfg.data.max_doc_len)
+    fixes = []
+    if stats.micro_batches:   # more passes over the shards: estimated from this pass, then confirmed by planning them
+        epochs = math.ceil(cfg.data.epochs * len(sizes) / stats.micro_batches)
+        for e in (epochs, epochs + 1):
+            if plan(e).micro_batches >= len(sizes): fixes.append(f"--epochs {e} (the same tokens {e} times)"); break
+    if steps: fixes.append(f"--max_steps {steps}")
+    fixes.append("more training shards (--corpus)")
+    raise ConfigError(f"the training data lasts {steps} of the {num_steps} steps ({stats.tokens_used:,} tokens served, "
+                      f"{stats.tokens_used / max(stats.tokens_consumed, 1):.0%} of the {stats.tokens_consumed:,} read). "
+                      f"Cause: {cause}. Fixes: " + ", or ".join(fixes))
 
 def build_model(cfg: Config, env: DistEnv) -> GPT:
     seed_everything(cfg.run.seed)
@@ -111,16 +121,29 @@ def build_model(cfg: Config, env: DistEnv) -> GPT:
     return model
 
 # %% ../nbs/08_train.ipynb #08train-011
+def refuse_earlier_run(run_dir: Path):
+    """A new run (no --resume) may not start in a folder that already holds a run's checkpoints or metrics: the two
+    runs' logs, curves and checkpoints would mix. The error names the folder and the three ways out."""
+    ckpts = sorted((run_dir / "checkpoints").glob("*.pt"))
+    metrics = run_dir / "metrics.jsonl"
+    held = (["checkpoints"] if ckpts else []) + (["metrics"] if metrics.exists() and metrics.stat().st_size else [])
+    if not held: return
+    newest = run_dir / "checkpoints" / "final.pt" if (run_dir / "checkpoints" / "final.pt") in ckpts else (ckpts or [None])[-1]
+    resume = f"--resume {newest}" if newest else "--resume <a checkpoint of it> (it saved none)"
+    raise ConfigError(f"{run_dir} already holds an earlier run ({' and '.join(held)}); a new run there would mix the two: "
+                      f"choose another --run_id, delete the folder, or continue that run with {resume}")
+
 class RunLog:
     def __init__(self, cfg: Config, env: DistEnv):
         self.enabled = env.is_main
         run_id = cfg.run.run_id or f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{cfg.run.preset}"
         self.dir = Path(cfg.run.out_dir) / run_id
         self.run_id = run_id
+        if not cfg.run.resume: refuse_earlier_run(self.dir)   # every rank checks, so under torchrun they all stop
         if self.enabled:
             self.dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.dir / "config.json")
-            # a fresh run replaces an old run of the same id; a resumed run continues its files
+            # a resumed run continues its files; a fresh one starts them (the folder holds no earlier run)
             mode = "a" if cfg.run.resume else "w"
             self._log = open(self.dir / "log.txt", mode)
             self._metrics = open(self.dir / "metrics.jsonl", mode)
@@ -204,6 +227,11 @@ def evaluate(model, cfg: Config, env: DistEnv, window_short: int, window_long: i
     return total.item() / n
 
 # %% ../nbs/08_train.ipynb #08train-017
+class CheckpointError(ValueError):
+    "A file given as a checkpoint that is not one (or is damaged), or one that does not fit this run."
+
+CHECKPOINT_KEYS = ("step", "config", "model", "optimizer", "loader", "rng", "train_time_s")
+
 def save_checkpoint(path, trainer) -> Path:
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     state = dict(step=trainer.step, config=trainer.cfg.to_dict(), model=trainer.raw_model.state_dict(),
@@ -239,10 +267,29 @@ def rotary_at_step(model, cfg: Config, step: int) -> int:
             long = new
     return long
 
-def load_checkpoint(path, map_location="cpu") -> dict:
+def load_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
+    "The state `save_checkpoint` wrote; a file that is not one, truncated or garbage, is one line naming it."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist (runs/<id>/checkpoints/ holds a run's checkpoints)")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    try: state = torch.load(path, map_location=map_location, weights_only=False, mmap=mmap)
+    except Exception as e:   # torch raises RuntimeError, UnpicklingError, EOFError, ... depending on where the bytes go wrong
+        raise CheckpointError(f"{path}: not a speedgpt checkpoint (or damaged): torch.load cannot read its "
+                              f"{path.stat().st_size:,} bytes ({type(e).__name__}); give --resume a .pt file that a run "
+                              f"saved in runs/<id>/checkpoints/") from None
+    missing = [k for k in CHECKPOINT_KEYS if k not in state] if isinstance(state, dict) else list(CHECKPOINT_KEYS)
+    if missing: raise CheckpointError(f"{path}: not a speedgpt checkpoint (or damaged): it holds no {', '.join(missing)}")
+    return state
+
+def check_resumable(path, cfg: Config):
+    """Before anything is built or compiled: `path` is a checkpoint of this model. Reads only its header and config
+    (memory-mapped); the fields of the model config that differ are listed."""
+    saved = Config.from_dict(load_checkpoint(path, mmap=True)["config"]).model
+    diff = [f"model.{f.name} {getattr(saved, f.name)!r} there, {getattr(cfg.model, f.name)!r} here"
+            for f in dataclasses.fields(cfg.model) if getattr(saved, f.name) != getattr(cfg.model, f.name)]
+    if diff:
+        raise CheckpointError(f"{path} is a checkpoint of another model: {'; '.join(diff)}. Resume with the config it was "
+                              f"trained with (--config {Path(path).parent.parent / 'config.json'} --resume {path}) or start "
+                              f"a new run without --resume")
 
 # %% ../nbs/08_train.ipynb #08train-019
 @torch.no_grad()
@@ -283,6 +330,7 @@ def stop_requests(on_signal):
 class Trainer:
     def __init__(self, cfg: Config, env: DistEnv | None = None, log: RunLog | None = None):
         self.cfg, self.env = cfg, env or init_distributed(cfg)
+        if cfg.run.resume: check_resumable(cfg.run.resume, cfg)   # a bad --resume fails now, not after the warm-up
         self.log = log or RunLog(cfg, self.env)
         self.raw_model = build_model(cfg, self.env)
         self.model = self.raw_model
@@ -296,7 +344,10 @@ class Trainer:
         self.window_long = schedule_at(0, cfg).window_long
         self.last_checkpoint = None
         self.stop_signal = None              # set by SIGINT/SIGTERM; the loop stops at the next step boundary
+        self.stop_agreed = False             # under torchrun: some rank had a stop request at the last loss read-back
+        self.pending = []                    # (step, loss tensor, batch tokens) not yet read back
         self.compile_s, self.num_graphs = 0.0, 0
+        self._t0 = None                      # when the training clock last started
 
     def _new_loader(self):
         c = self.cfg
@@ -305,6 +356,13 @@ class Trainer:
                            bigram_vocab_size=c.model.bigram_vocab_size, device=self.env.device,
                            prefetch=c.data.prefetch, vocab_size=c.model.vocab_size, epochs=c.data.epochs)
 
+    # -- the clock: training time only; validation and checkpoint saves stop it ------
+    def _sync(self):
+        if self.env.device.type == "cuda": torch.cuda.synchronize()
+    def start_clock(self): self._sync(); self._t0 = time.perf_counter()
+    def stop_clock(self): self._sync(); self.train_time_s += time.perf_counter() - self._t0
+    def elapsed(self) -> float: return self.train_time_s + (time.perf_counter() - self._t0)
+
     # -- one step ------------------------------------------------------------------
     def advance_windows(self, new_long: int):
         "Grow the long window, extending RoPE with YaRN when the schedule says so."
@@ -312,9 +370,8 @@ class Trainer:
             self.raw_model.yarn_extend(self.window_long, new_long)
         self.window_long = new_long
 
-    def train_step(self, step: int):
-        "One optimizer step: accumulate over the micro-steps, then NorMuon/Adam. Returns the summed loss (a tensor)."
-        s = schedule_at(step, self.cfg)
+    def train_step(self, s: StepSchedule):
+        "One optimizer step of schedule `s`: accumulate over the micro-steps, then NorMuon/Adam. Returns the per-token loss (a tensor)."
         self.advance_windows(s.window_long)
         n = tokens_per_microstep(s.batch_tokens, self.env)
         fwd = ForwardArgs(mtp_weights=torch.tensor(s.mtp_weights, device=self.env.device, dtype=torch.float32),
@@ -322,7 +379,8 @@ class Trainer:
                           max_seqlen=self.cfg.data.max_doc_len)
         loss_sum = torch.zeros((), device=self.env.device)
         for micro in range(self.env.grad_accum):
-            batch = self.loader.next_batch(n)
+            try: batch = self.loader.next_batch(n)
+            except DataExhausted as e: raise DataExhausted(f"at step {s.step}: {e}") from None
             with self.opt.grad_sync(enabled=micro == self.env.grad_accum - 1, do_adam=s.do_adam):
                 loss = self.model(batch.inputs, batch.targets, batch.cu_seqlens, batch.bigram_ids, fwd)
                 (loss / self.env.grad_accum).backward()
@@ -337,6 +395,12 @@ class Trainer:
     # -- compile and warm-up ---------------------------------------------------------
     def compile(self):
         if not self.cfg.run.compile: return
+        if self.env.device.type != "cuda":
+            n = count_parameters(self.raw_model)
+            size = f"{n / 1e9:.1f} B" if n >= 1e8 else f"{n / 1e6:.0f} M"
+            self.log.print(f"warning: run.compile is on but this runs on the {self.env.device.type.upper()}: the compiled "
+                           f"warm-up of this ~{size}-parameter model ({n:,}) is meant for CUDA GPUs and can take very long "
+                           f"here; for a CPU run use --preset tiny, or --compile false")
         import torch._dynamo
         # window sizes are Python ints, so each (batch, window) phase and each validation shape is its own
         # graph: more than dynamo's default limit of 8
@@ -346,30 +410,31 @@ class Trainer:
         self.model = torch.compile(self.raw_model, dynamic=False, fullgraph=True)
 
     def warmup(self):
-        """Run the steps where shapes change (first steps, every batch/window/MTP transition, validation) so every
-        graph compiles now; then restore the initial weights, optimizer and loader so the timed run starts clean."""
+        """Run the steps where shapes change (first steps, every batch/window/MTP transition, validation) that this run
+        reaches, so every graph it needs compiles now; then restore the initial weights, optimizer and loader so the timed
+        run starts clean."""
         if not (self.cfg.run.compile and self.cfg.run.warmup): return
         t0 = time.perf_counter()
-        import torch._dynamo
         initial = dict(model=copy.deepcopy(self.raw_model.state_dict()), opt=copy.deepcopy(self.opt.state_dict()))
-        steps = warmup_steps(self.cfg)
+        steps = warmup_steps(self.cfg, self.num_steps())
         self.log.print(f"compiling: warm-up over steps {steps} (untimed)")
         for i, step in enumerate(steps):
-            self.train_step(step)
             s = schedule_at(step, self.cfg)
+            self.train_step(s)
             evaluate_shapes(self, s)
             self.log.print(f"compiling: step {step} done ({i + 1}/{len(steps)}, {time.perf_counter() - t0:.0f} s)")
+        evaluate_shapes(self, self.validation_schedule(self.num_steps()))   # the final validation's windows
         self.raw_model.load_state_dict(initial["model"]); self.opt.load_state_dict(initial["opt"])
         self.opt.zero_grad()
         self.raw_model.reset_rotary()
         self.window_long = schedule_at(0, self.cfg).window_long
         self.loader = self._new_loader()
-        if self.env.device.type == "cuda": torch.cuda.synchronize()
+        self._sync()
         self.compile_s = time.perf_counter() - t0
         self.num_graphs = count_compiled_graphs()
         self.log.print(f"compiled in {self.compile_s:.0f} s: {self.num_graphs} graphs")
 
-    # -- resume ----------------------------------------------------------------------
+    # -- resume and checkpoints ------------------------------------------------------
     def resume(self, path):
         state = load_checkpoint(path, map_location=self.env.device)
         self.raw_model.load_state_dict(state["model"]); self.opt.load_state_dict(state["optimizer"])
@@ -397,7 +462,7 @@ class Trainer:
         if not all(torch.isfinite(p).all() for p in self.raw_model.parameters()):
             self._diverged(self.step, "not finite", what="the weights are")
 
-    # -- the job ---------------------------------------------------------------------
+    # -- stopping --------------------------------------------------------------------
     def num_steps(self) -> int:
         total = self.cfg.schedule.num_steps
         return min(total, self.cfg.run.max_steps) if self.cfg.run.max_steps else total
@@ -405,13 +470,10 @@ class Trainer:
     def request_stop(self, signum):
         self.stop_signal = signum
 
-    def _stop_requested(self, step) -> bool:
-        "Single process: every step. Under torchrun only at logging steps, agreed by all ranks, so they stop together."
-        if not self.env.distributed: return self.stop_signal is not None
-        if (step + 1) % self.cfg.run.log_every: return False
-        flag = torch.tensor(float(self.stop_signal is not None), device=self.env.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return flag.item() > 0
+    def _stop_requested(self) -> bool:
+        """Single process: every step. Under torchrun: what the ranks agreed at the last loss read-back (`flush`), which
+        carries the stop flags in the same all_reduce; every rank flushes at the same steps, so they stop together."""
+        return self.stop_agreed if self.env.distributed else self.stop_signal is not None
 
     def _interrupt(self):
         "Save where we are and stop: the message says how to continue."
@@ -422,6 +484,7 @@ class Trainer:
         self.log.print(msg, console=False)
         raise TrainingInterrupted(msg)
 
+    # -- the job ---------------------------------------------------------------------
     def run(self) -> dict:
         with stop_requests(self.request_stop): report = self._run()
         # a stop request during the last step or the final save finds the run complete, but it is not swallowed:
@@ -430,66 +493,100 @@ class Trainer:
         return report
 
     def _run(self) -> dict:
-        cfg, env, log = self.cfg, self.env, self.log
-        log.print(f"speedgpt | preset {cfg.run.preset} | {count_parameters(self.raw_model):,} parameters | "
-                  f"{env.world_size} rank(s) x {env.grad_accum} micro-steps on {env.device} | run dir {log.dir}")
+        "Prepare, then one pass per step: validate when due, train, stop if asked, checkpoint when due; then finish."
+        self.prepare()
+        last, val_loss = self.num_steps(), None
+        self.start_clock()
+        for step in range(self.step, last + 1):
+            s = self.validation_schedule(step)     # this step's schedule: built once, handed to every part that needs it
+            final = step == last
+            if final or (self.cfg.run.val_every and step % self.cfg.run.val_every == 0):
+                val_loss = self.validate(step, s, final)
+            if final: break
+            self.train_one_step(s)
+            if self.step < last and self._stop_requested(): self.stop()
+            self.maybe_checkpoint(last)
+        return self.finish(val_loss)
+
+    def validation_schedule(self, step: int) -> StepSchedule:
+        "The schedule of `step`; the final validation, one past the last training step, reads the last step's."
+        return schedule_at(min(step, self.cfg.schedule.num_steps - 1), self.cfg)
+
+    def prepare(self):
+        "Banner, compile and untimed warm-up, then the checkpoint of --resume."
+        cfg, env = self.cfg, self.env
+        self.log.print(f"speedgpt | preset {cfg.run.preset} | {count_parameters(self.raw_model):,} parameters | "
+                       f"{env.world_size} rank(s) x {env.grad_accum} micro-steps on {env.device} | run dir {self.log.dir}")
         self.compile(); self.warmup()
         if cfg.run.resume: self.resume(cfg.run.resume)
-        last = self.num_steps()
-        sync = (lambda: torch.cuda.synchronize()) if env.device.type == "cuda" else (lambda: None)
-        val_loss, t_start, tokens_seen = None, None, 0
-        sync(); t0 = time.perf_counter()
-        pending = []  # (step, loss tensor) not yet read back: reading every step would stall the GPU
-        for step in range(self.step, last + 1):
-            final = step == last
-            if final or (cfg.run.val_every and step % cfg.run.val_every == 0):
-                self._flush(pending, t0)       # logs train time up to now, so before the clock is stopped
-                sync(); self.train_time_s += time.perf_counter() - t0
-                s = schedule_at(min(step, cfg.schedule.num_steps - 1), cfg)
-                long_w = cfg.schedule.val_window_blocks if final else s.window_long
-                val_loss = evaluate(self.model, cfg, env, s.window_short, long_w)
-                log.metric(kind="val", step=step, val_loss=val_loss, train_time_s=self.train_time_s)
-                log.print(f"step {step:>5}/{last} | val loss {val_loss:.4f} | train time {self.train_time_s:,.1f} s | "
-                          f"{1000 * self.train_time_s / max(step, 1):.1f} ms/step")
-                if not math.isfinite(val_loss): self._diverged(step, val_loss)
-                sync(); t0 = time.perf_counter()
-            if final: break
-            loss = self.train_step(step)
-            self.step = step + 1
-            pending.append((step, loss, schedule_at(step, cfg).batch_tokens))
-            every = cfg.run.checkpoint_every
-            if (step + 1) % cfg.run.log_every == 0 or (every and self.step % every == 0): self._flush(pending, t0)
-            if self.step < last and self._stop_requested(step):
-                self._flush(pending, t0); sync(); self.train_time_s += time.perf_counter() - t0
-                self._interrupt()
-            if every and self.step % every == 0 and self.step < last:
-                sync(); self.train_time_s += time.perf_counter() - t0   # saving is not training time
-                self.checkpoint(f"step{self.step:06d}.pt")
-                sync(); t0 = time.perf_counter()
-        self.step = last
+
+    def validate(self, step: int, s: StepSchedule, final: bool) -> float:
+        "Score the val tokens with the clock stopped; the final validation uses the long validation window."
+        self.flush()                  # logs train time up to now, so before the clock is stopped
+        self.stop_clock()
+        long_w = self.cfg.schedule.val_window_blocks if final else s.window_long
+        val_loss = evaluate(self.model, self.cfg, self.env, s.window_short, long_w)
+        self.log.metric(kind="val", step=step, val_loss=val_loss, train_time_s=self.train_time_s)
+        self.log.print(f"step {step:>5}/{self.num_steps()} | val loss {val_loss:.4f} | train time {self.train_time_s:,.1f} s | "
+                       f"{1000 * self.train_time_s / max(step, 1):.1f} ms/step")
+        if not math.isfinite(val_loss): self._diverged(step, val_loss)
+        self.start_clock()
+        return val_loss
+
+    def train_one_step(self, s: StepSchedule):
+        "Train step `s.step`; its loss stays on the device until the next read-back (every log step, and before a save)."
+        loss = self.train_step(s)
+        self.step = s.step + 1
+        self.pending.append((s.step, loss, s.batch_tokens))
+        every = self.cfg.run.checkpoint_every
+        if self.step % self.cfg.run.log_every == 0 or (every and self.step % every == 0): self.flush()
+
+    def stop(self):
+        "A stop request (Ctrl-C, SIGTERM) between steps: log what is pending, save, raise `TrainingInterrupted`."
+        self.flush(); self.stop_clock()
+        self._interrupt()
+
+    def maybe_checkpoint(self, last: int):
+        "Every `run.checkpoint_every` steps (the last step saves final.pt instead); saving is not training time."
+        every = self.cfg.run.checkpoint_every
+        if every and self.step % every == 0 and self.step < last:
+            self.stop_clock()
+            self.checkpoint(f"step{self.step:06d}.pt")
+            self.start_clock()
+
+    def finish(self, val_loss) -> dict:
+        "final.pt, then the report and the plot; a failed save is raised after they are written."
+        self.step = self.num_steps()
         try: self.checkpoint("final.pt"); save_error = None
-        except OSError as e: save_error = e   # the report and the plot are written anyway, then the error is raised
+        except OSError as e: save_error = e
         report = self.report(val_loss)
         if save_error: raise save_error
         return report
 
-    def _flush(self, pending, t0):
-        "Read back the pending losses (one sync), check them, log them."
-        if not pending: return
-        losses = torch.stack([l for _, l, _ in pending]).float()
+    def flush(self):
+        """Read back the pending losses (one host sync), check them, log them. Under torchrun the same all_reduce also
+        carries each rank's stop request (Ctrl-C, SIGTERM): summed, it is > 0 when any rank was asked to stop. Deciding
+        to stop needs the ranks to agree, which needs a collective and a read-back; riding on this one, which the log
+        needs anyway, costs no extra host sync per step."""
+        if not self.pending: return
+        losses = torch.stack([l for _, l, _ in self.pending]).float()
         if self.env.world_size > 1:  # log the mean over ranks; every rank then sees a NaN and stops together
-            dist.all_reduce(losses); losses /= self.env.world_size
+            flag = torch.tensor([float(self.stop_signal is not None)], device=losses.device)
+            both = torch.cat([losses, flag])
+            dist.all_reduce(both)
+            both = both.cpu()
+            losses, self.stop_agreed = both[:-1] / self.env.world_size, self.stop_agreed or both[-1].item() > 0
         losses = losses.cpu().tolist()
-        now = self.train_time_s + (time.perf_counter() - t0)
-        for (step, _, btok), loss in zip(pending, losses):
+        now = self.elapsed()
+        for (step, _, btok), loss in zip(self.pending, losses):
             if not math.isfinite(loss): self._diverged(step + 1, loss)
             self.log.metric(kind="train", step=step + 1, train_loss=loss, train_time_s=now, batch_tokens=btok)
-        step, btok = pending[-1][0] + 1, pending[-1][2]
+        step, btok = self.pending[-1][0] + 1, self.pending[-1][2]
         ms = 1000 * now / max(step, 1)
         left = (self.num_steps() - step) * ms / 1000
         self.log.print(f"step {step:>5}/{self.num_steps()} | train loss {losses[-1]:.4f} | {ms:.1f} ms/step | "
                        f"{btok / (ms / 1000):,.0f} tok/s | ETA {left:,.0f} s")
-        pending.clear()
+        self.pending.clear()
 
     def _diverged(self, step, value, what="loss is"):
         where = f"last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved yet"
@@ -510,7 +607,9 @@ class Trainer:
                    device=torch.cuda.get_device_name() if env.device.type == "cuda" else "cpu",
                    run_dir=str(self.log.dir), checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None)
         if env.is_main:
-            if cfg.run.sample_tokens: rep["sample"] = generate(self.raw_model, cfg, "ROMEO:", cfg.run.sample_tokens)
+            if cfg.run.sample_tokens:
+                from speedgpt.sample import generate   # sample.py (08a) imports this module: importing it at the top would be circular
+                rep["sample"] = generate(self.raw_model, cfg, "ROMEO:", cfg.run.sample_tokens)
             (self.log.dir / "report.json").write_text(json.dumps(rep, indent=2))
             plot_run(self.log.dir, cfg, self.log.dir / "loss.png")
             self.log.print("=" * 72)
@@ -524,19 +623,20 @@ class Trainer:
         return rep
 
 # %% ../nbs/08_train.ipynb #08train-023
-def warmup_steps(cfg: Config) -> list[int]:
+def warmup_steps(cfg: Config, num_steps: int | None = None) -> list[int]:
+    "The steps below `num_steps` (default: the whole schedule) whose shapes a run must compile before its clock starts."
     s = cfg.schedule
-    key = lambda t: (schedule_at(t, cfg).batch_tokens, schedule_at(t, cfg).window_long, len(schedule_at(t, cfg).mtp_weights))
-    changes = [t for t in range(1, s.num_steps) if key(t) != key(t - 1)]
+    last = s.num_steps if num_steps is None else min(num_steps, s.num_steps)
+    shape = [(x.batch_tokens, x.window_long, len(x.mtp_weights)) for x in (schedule_at(t, cfg) for t in range(last))]
+    changes = [t for t in range(1, last) if shape[t] != shape[t - 1]]
     steps = {0, 1, 2} | {t + d for t in changes for d in (-1, 0, 1)} | {untie_step(s), untie_step(s) + 1}
-    return sorted(t for t in steps if 0 <= t < s.num_steps)
+    return sorted(t for t in steps if 0 <= t < last)
 
-def evaluate_shapes(trainer, s):
-    "Compile the validation graph for this step's windows without scoring anything."
+def evaluate_shapes(trainer, s: StepSchedule):
+    "Compile the validation graph for the windows of schedule `s` without scoring anything."
     cfg, env = trainer.cfg, trainer.env
     with torch.no_grad():
         trainer.model.eval()
-        per_rank = cfg.data.val_batch_tokens // (env.grad_accum * env.world_size)
         batch = next(iter(val_batches(find_shards(cfg.data, "val"), total_tokens=cfg.data.val_batch_tokens // env.grad_accum,
                                       batch_tokens=cfg.data.val_batch_tokens // env.grad_accum, rank=env.rank,
                                       world_size=env.world_size, bigram_vocab_size=cfg.model.bigram_vocab_size,
@@ -568,7 +668,7 @@ def train(cfg: Config) -> dict:
         trainer.log.close()
         if dist.is_initialized(): dist.destroy_process_group()
 
-EXPECTED_ERRORS = (ConfigError, ShardError, FileNotFoundError, TrainingDiverged, OSError)
+EXPECTED_ERRORS = (ConfigError, ShardError, FileNotFoundError, TrainingDiverged, OSError, CheckpointError, DataExhausted)
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 def run_cli(body, argv=None):
@@ -589,34 +689,6 @@ def run_cli(body, argv=None):
 
 def main(argv=None):
     return run_cli(lambda args: train(parse_args(args, prog="python -m speedgpt.train")), argv)
-
-# %% ../nbs/08_train.ipynb #08train-027
-@torch.no_grad()
-def generate(model, cfg: Config, prompt: str, max_new_tokens: int = 64, temperature: float = 0.8,
-             top_k: int = 50, seed: int = 0) -> str:
-    enc = get_tokenizer()
-    device = next(model.parameters()).device
-    ids = [cfg.data.bos_id] + enc.encode(prompt)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    was_training = model.training; model.eval()
-    s = schedule_at(cfg.schedule.num_steps - 1, cfg)
-    for _ in range(max_new_tokens):
-        x = torch.tensor(ids, dtype=torch.int32, device=device)
-        T = len(ids)
-        cu = torch.full((128,), T, dtype=torch.int32, device=device); cu[0] = 0
-        fwd = ForwardArgs(mtp_weights=torch.ones(1, device=device), window_short_blocks=s.window_short,
-                          window_long_blocks=cfg.schedule.val_window_blocks, max_seqlen=T)
-        bigrams = bigram_hash(x, cfg.model.bigram_vocab_size) if cfg.model.bigram_vocab_size else None
-        logits = model.logits(x, cu, bigrams, fwd)[-1].float().cpu()
-        if temperature <= 0: nxt = int(logits.argmax())
-        else:
-            logits = logits / temperature
-            if top_k: logits[logits < logits.topk(top_k).values[-1]] = -float("inf")
-            nxt = int(torch.multinomial(logits.softmax(-1), 1, generator=gen))
-        if nxt == cfg.data.bos_id: break
-        ids.append(nxt)
-    model.train(was_training)
-    return enc.decode(ids[1:])
 
 # %% ../nbs/08_train.ipynb #08train-028
 def _in_notebook() -> bool:
