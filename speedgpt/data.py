@@ -646,9 +646,9 @@ class TrainLoader:
             self._shard = (index, tokens, np.flatnonzero(tokens == self.bos_id))
         return self._shard[1], self._shard[2]
 
-    def _exhausted(self, st: _LoaderState, num_tokens: int) -> DataExhausted:
+    def _exhausted(self, st: _LoaderState, num_tokens: int, max_doc_len: int) -> DataExhausted:
         s, names = st.stats, self.files[0].name + (f" ... {self.files[-1].name}" if len(self.files) > 1 else "")
-        cause = shortfall_cause(s, [_shard_header(f) for f in self.files], num_tokens, self.world_size, self.max_doc_len)
+        cause = shortfall_cause(s, [_shard_header(f) for f in self.files], num_tokens, self.world_size, max_doc_len)
         error = DataExhausted(
             f"the training data ran out: {len(self.files)} shard(s) ({names}) read {self.epochs} time(s) gave "
             f"{s.micro_batches:,} micro-batches ({s.tokens_used:,} tokens used, {s.tokens_dropped:,} dropped by document "
@@ -658,18 +658,18 @@ class TrainLoader:
         error.state = st                                         # the loader keeps the final counters
         return error
 
-    def _advance(self, state: _LoaderState, num_tokens: int):
+    def _advance(self, state: _LoaderState, num_tokens: int, max_doc_len: int):
         "Plan the next micro-batch from `state`: (new state, shard index, per-rank pieces). Pure in `state`."
         st = state.copy()
         while True:
             if st.next_doc < 0:                                  # open the next shard
-                if st.file_pos >= len(self.files) * self.epochs: raise self._exhausted(st, num_tokens)
+                if st.file_pos >= len(self.files) * self.epochs: raise self._exhausted(st, num_tokens, max_doc_len)
                 tokens, bos = self._open(st.file_pos % len(self.files))
                 st.stats.dropped_shard_head += int(bos[0]) if len(bos) else len(tokens)
                 st.stats.shards_opened += 1; st.stats.epoch = st.file_pos // len(self.files); st.next_doc = 0
             index = st.file_pos % len(self.files)
             tokens, bos = self._open(index)
-            plan = plan_micro_batch(bos, len(tokens), st.next_doc, num_tokens, self.world_size, self.max_doc_len)
+            plan = plan_micro_batch(bos, len(tokens), st.next_doc, num_tokens, self.world_size, max_doc_len)
             if plan is not None: break
             st.stats.dropped_shard_end += len(tokens) - int(bos[st.next_doc]) if st.next_doc < len(bos) else 0
             st.file_pos, st.next_doc = st.file_pos + 1, -1
@@ -681,31 +681,34 @@ class TrainLoader:
         st.stats.micro_batches += 1
         return st, index, pieces
 
-    def _produce(self, state: _LoaderState, num_tokens: int):
+    def _produce(self, state: _LoaderState, num_tokens: int, max_doc_len: int):
         "Build this rank's batch (on the CPU, pinned for CUDA) for the next micro-batch after `state`."
-        st, index, pieces = self._advance(state, num_tokens)
+        st, index, pieces = self._advance(state, num_tokens, max_doc_len)
         tokens, _ = self._open(index)
         mine = pieces[self.rank]
         buf = np.concatenate([tokens[a:b] for a, b, _ in mine])
-        batch = _make_batch(buf, mine[:, 1] - mine[:, 0], self.bigram_vocab_size, min(self.max_doc_len, num_tokens))
+        batch = _make_batch(buf, mine[:, 1] - mine[:, 0], self.bigram_vocab_size, min(max_doc_len, num_tokens))
         return (batch.pin_memory() if self.pin else batch), st, (index, pieces)
 
-    def next_batch(self, num_tokens: int) -> Batch:
-        "This rank's next micro-batch of exactly `num_tokens` input tokens, on `device`."
+    def next_batch(self, num_tokens: int, max_doc_len: int | None = None) -> Batch:
+        "This rank's next micro-batch of exactly `num_tokens` input tokens, on `device`; documents cut at `max_doc_len` (default: the loader's)."
         if not isinstance(num_tokens, (int, np.integer)) or num_tokens < 1:
             raise ValueError(f"num_tokens={num_tokens!r}: a positive number of tokens per rank")
-        num_tokens = int(num_tokens)
+        num_tokens, max_doc_len = int(num_tokens), int(max_doc_len or self.max_doc_len)
+        if max_doc_len > self.max_doc_len:
+            raise ValueError(f"max_doc_len={max_doc_len} exceeds the loader's {self.max_doc_len}, the longest document it was built for")
+        key = (num_tokens, max_doc_len)
         pending, self._pending = self._pending, None
         try:
-            if pending is not None and pending[0] == num_tokens:
+            if pending is not None and pending[0] == key:
                 batch, self._state, self.last_pieces = pending[1].result()
             else:
-                if pending is not None: pending[1].exception()  # wait for (and discard) a batch of another size
-                batch, self._state, self.last_pieces = self._produce(self._state, num_tokens)
+                if pending is not None: pending[1].exception()  # wait for (and discard) a batch of another shape
+                batch, self._state, self.last_pieces = self._produce(self._state, num_tokens, max_doc_len)
         except DataExhausted as e:
             self._state = e.state; raise
         if self._executor is not None:
-            self._pending = (num_tokens, self._executor.submit(self._produce, self._state, num_tokens))
+            self._pending = (key, self._executor.submit(self._produce, self._state, num_tokens, max_doc_len))
         return batch if self.device.type == "cpu" else batch.to(self.device, non_blocking=True)
 
     def state_dict(self) -> dict:
@@ -736,7 +739,7 @@ def data_capacity(files, sizes: Iterable[int], *, world_size: int = 1, max_doc_l
                          prefetch=False, epochs=epochs)
     state = loader._state
     try:
-        for n in sizes: state, _, _ = loader._advance(state, int(n))
+        for n in sizes: state, _, _ = loader._advance(state, int(n), max_doc_len)
     except DataExhausted as e: state = e.state
     return state.stats
 

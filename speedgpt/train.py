@@ -18,15 +18,17 @@ from .data import (ShardError, DataExhausted, check_shards, find_shards, TrainLo
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
 from .kernels import fast_ops
 from .optim import make_optimizer
-from .schedule import StepSchedule, schedule_at, window_transitions, untie_step, validation_window_blocks
+from .schedule import (StepSchedule, schedule_at, window_transitions, untie_step, validation_window_blocks,
+                               yarn_steps, yarn_update_at)
 
 # %% auto #0
 __all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv',
            'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions',
            'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics', 'plot_run', 'evaluate',
            'CheckpointError', 'save_checkpoint', 'state_bytes', 'rotary_at_step', 'load_checkpoint', 'check_resumable',
-           'weights_fingerprint', 'ranks_identical', 'TrainingDiverged', 'TrainingInterrupted', 'stop_requests',
-           'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli', 'main']
+           'weights_fingerprint', 'ranks_identical', 'cpu_size_warning', 'TrainingDiverged', 'TrainingInterrupted',
+           'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli',
+           'main']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -259,13 +261,9 @@ def rotary_at_step(model, cfg: Config, step: int) -> int:
     """Put RoPE where training left it after `step` steps: the YaRN update of every window change before `step`
     (frequencies and attention scale are not weights, so a checkpoint is rebuilt from its step). Returns the long window."""
     model.reset_rotary()
-    long = schedule_at(0, cfg).window_long
-    for t in window_transitions(cfg.schedule):
-        if t < step:
-            new = schedule_at(t, cfg).window_long
-            if cfg.schedule.yarn: model.yarn_extend(long, new)
-            long = new
-    return long
+    for t in yarn_steps(cfg.schedule):          # only the growths the schedule rescales at (track 2 stops at 13 blocks)
+        if t < step: model.yarn_extend(*yarn_update_at(t, cfg.schedule))
+    return schedule_at(max(step - 1, 0), cfg).window_long
 
 def load_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
     "The state `save_checkpoint` wrote; a file that is not one, truncated or garbage, is one line naming it."
@@ -307,6 +305,14 @@ def ranks_identical(model) -> bool:
     gathered = [torch.zeros_like(mine, device=device) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, mine.to(device))
     return all(torch.equal(g.cpu(), mine) for g in gathered)
+
+# %% ../nbs/08_train.ipynb #08train-020w
+def cpu_size_warning(num_params: int, device: torch.device, preset_name: str) -> str | None:
+    "The warning for a GPU-sized model (100 M parameters or more) on a CPU, else None."
+    if device.type == "cuda" or num_params < 100_000_000: return None
+    return (f"warning: preset {preset_name!r} is a {num_params / 1e9:.1f} B-parameter model ({num_params:,}) meant for CUDA "
+            f"GPUs: on the {device.type.upper()} one step of its batch takes minutes or more and tens of GB of memory; to learn "
+            f"on a CPU use --preset tiny")
 
 # %% ../nbs/08_train.ipynb #08train-021
 class TrainingDiverged(RuntimeError):
@@ -364,22 +370,22 @@ class Trainer:
     def elapsed(self) -> float: return self.train_time_s + (time.perf_counter() - self._t0)
 
     # -- one step ------------------------------------------------------------------
-    def advance_windows(self, new_long: int):
-        "Grow the long window, extending RoPE with YaRN when the schedule says so."
-        if new_long != self.window_long and self.cfg.schedule.yarn:
-            self.raw_model.yarn_extend(self.window_long, new_long)
-        self.window_long = new_long
+    def advance_windows(self, s: StepSchedule):
+        "Grow the long window; RoPE is put where the schedule has it after this step's YaRN update (a replay: the warm-up skips steps)."
+        if s.window_long != self.window_long:
+            rotary_at_step(self.raw_model, self.cfg, s.step + 1)
+        self.window_long = s.window_long
 
     def train_step(self, s: StepSchedule):
         "One optimizer step of schedule `s`: accumulate over the micro-steps, then NorMuon/Adam. Returns the per-token loss (a tensor)."
-        self.advance_windows(s.window_long)
+        self.advance_windows(s)
         n = tokens_per_microstep(s.batch_tokens, self.env)
         fwd = ForwardArgs(mtp_weights=torch.tensor(s.mtp_weights, device=self.env.device, dtype=torch.float32),
                           window_short_blocks=s.window_short, window_long_blocks=s.window_long,
-                          max_seqlen=self.cfg.data.max_doc_len)
+                          max_seqlen=s.max_doc_len)
         loss_sum = torch.zeros((), device=self.env.device)
         for micro in range(self.env.grad_accum):
-            try: batch = self.loader.next_batch(n)
+            try: batch = self.loader.next_batch(n, s.max_doc_len)
             except DataExhausted as e: raise DataExhausted(f"at step {s.step}: {e}") from None
             with self.opt.grad_sync(enabled=micro == self.env.grad_accum - 1, do_adam=s.do_adam):
                 loss = self.model(batch.inputs, batch.targets, batch.cu_seqlens, batch.bigram_ids, fwd)
@@ -517,6 +523,8 @@ class Trainer:
         cfg, env = self.cfg, self.env
         self.log.print(f"speedgpt | preset {cfg.run.preset} | {count_parameters(self.raw_model):,} parameters | "
                        f"{env.world_size} rank(s) x {env.grad_accum} micro-steps on {env.device} | run dir {self.log.dir}")
+        warning = cpu_size_warning(count_parameters(self.raw_model), env.device, cfg.run.preset)
+        if warning: self.log.print(warning)
         self.compile(); self.warmup()
         if cfg.run.resume: self.resume(cfg.run.resume)
 
@@ -627,7 +635,7 @@ def warmup_steps(cfg: Config, num_steps: int | None = None) -> list[int]:
     "The steps below `num_steps` (default: the whole schedule) whose shapes a run must compile before its clock starts."
     s = cfg.schedule
     last = s.num_steps if num_steps is None else min(num_steps, s.num_steps)
-    shape = [(x.batch_tokens, x.window_long, len(x.mtp_weights)) for x in (schedule_at(t, cfg) for t in range(last))]
+    shape = [(x.batch_tokens, x.window_long, len(x.mtp_weights), x.max_doc_len) for x in (schedule_at(t, cfg) for t in range(last))]
     changes = [t for t in range(1, last) if shape[t] != shape[t - 1]]
     steps = {0, 1, 2} | {t + d for t in changes for d in (-1, 0, 1)} | {untie_step(s), untie_step(s) + 1}
     return sorted(t for t in steps if 0 <= t < last)
