@@ -215,10 +215,10 @@ class GPT(nn.Module):
         self.xsa_rows = {layer: row for row, layer in enumerate(sorted(cfg.xsa_layers))}
         self.xsa_alphas = self._param(torch.zeros(len(self.xsa_rows), H), "xsa_alphas") if self.xsa_rows else None
         # -- prefix-token prediction (record #88): token -> its prefix token, a constant (not a parameter, not saved) --
-        self.prefix_table = None
         if cfg.prefix_loss:
             table = prefix_table(gpt2_token_bytes()[: cfg.vocab_size], size=cfg.padded_vocab_size)
             self.register_buffer("prefix_table", torch.from_numpy(table), persistent=False)
+        else: self.prefix_table = None
         self.reset_parameters()
 
     def _embedding(self, label: str) -> nn.Embedding:
