@@ -551,7 +551,8 @@ def fused_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tens
     weights = mtp_weights.to(device=logits.device, dtype=torch.float32).contiguous()
     if prefix_targets is not None:
         prefix_targets = prefix_targets.contiguous()
-        prefix_weight = torch.as_tensor(prefix_weight, dtype=torch.float32, device=logits.device).reshape(1).contiguous()
+        if not torch.is_tensor(prefix_weight): prefix_weight = torch.tensor(float(prefix_weight))
+        prefix_weight = prefix_weight.to(device=logits.device, dtype=torch.float32).reshape(1).contiguous()
     return _FusedSoftcappedMTPLoss.apply(logits, targets.contiguous(), weights, float(a), float(b), float(c),
                                          prefix_targets, prefix_weight)
 
@@ -572,7 +573,7 @@ def _row_columns(targets, weights, lo, hi, n_cols, prefix_targets=None, prefix_w
     if prefix_targets is None: return cols, w
     p = prefix_targets[lo:hi].long()
     valid = (p >= 0) & (p < n_cols)
-    w_p = torch.where(valid, torch.as_tensor(prefix_weight, dtype=torch.float32, device=w.device).reshape(()), 0.0)
+    w_p = torch.where(valid, prefix_weight.float().reshape(()), 0.0)
     return torch.cat([cols, torch.where(valid, p, 0)[:, None]], 1), torch.cat([w, w_p[:, None]], 1)
 
 def _capped_block(logits: Tensor, a, b, c) -> tuple[Tensor, Tensor | None]:
@@ -625,7 +626,8 @@ def chunked_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Te
         _check(prefix_targets.shape == targets.shape and prefix_weight is not None,
                f"chunked_softcapped_mtp_loss: prefix_targets must be ({logits.shape[0]},) like targets and come with a "
                f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight={prefix_weight!r}")
-        prefix_weight = torch.as_tensor(prefix_weight, dtype=torch.float32, device=logits.device).reshape(1)
+        if not torch.is_tensor(prefix_weight): prefix_weight = torch.tensor(float(prefix_weight))
+        prefix_weight = prefix_weight.to(device=logits.device, dtype=torch.float32).reshape(1)
     return _ChunkedSoftcappedMTPLoss.apply(logits, targets, mtp_weights, a, b, c, prefix_targets, prefix_weight)
 
 # %% ../nbs/05_kernels.ipynb #05kernels-030

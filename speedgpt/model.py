@@ -97,7 +97,7 @@ def softcapped_mtp_loss_reference(logits: Tensor, targets: Tensor, mtp_weights: 
         p = prefix_targets.long()
         valid = (p >= 0) & (p < z.size(1))
         prefix_logit = z.gather(1, torch.where(valid, p, 0)[:, None])[:, 0]
-        w = torch.as_tensor(prefix_weight, dtype=torch.float32, device=z.device).reshape(())
+        w = prefix_weight.float().reshape(()) if torch.is_tensor(prefix_weight) else float(prefix_weight)
         losses = losses + torch.where(valid, w * (lse - prefix_logit), 0.0)
     return losses
 
