@@ -72,6 +72,7 @@ class ModelConfig:
     bigram_vocab_rows: int = setting(0, "bigram hash table rows, overriding bigram_vocab_mult * padded vocab (record #89: 377280); 0 = use the mult")
     bigram_sign_rows: int = setting(0, "sign trick: rows of the fixed random ±1 table that multiplies the bigram embedding (record #89: 8192); 0 = off")
     bigram_dim: int = setting(0, "width of the bigram embedding, added to the first bigram_dim channels (record #83: 192); 0 = model_dim")
+    prefix_loss: bool = setting(False, "prefix-token loss (record #88): each row also predicts the longest token that is a proper byte prefix of its next token, weighted by schedule.prefix_weights")
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
@@ -146,6 +147,7 @@ class ScheduleConfig:
     muon_warmup_steps: int = setting(300, "steps of the momentum warm-up from min to max")
     muon_cooldown_steps: int = setting(50, "last steps of the run, momentum back from max to min")
     untie_frac: float = setting(2 / 3, "embed and head share weights until this fraction of the scheduled steps")
+    prefix_weights: tuple = setting(((0.25, 0.25), (0.25, 0.0), (0.0, 0.0)), "prefix-token loss weight (start, end) per equal phase, linear within it, the last end through the extension; read when model.prefix_loss (record #89's values)")
     @property
     def num_steps(self) -> int: return self.num_scheduled_steps + self.num_extension_steps
 
@@ -401,6 +403,10 @@ def _validate_schedule(s: ScheduleConfig, o: OptimConfig):
     _int_in("schedule.muon_warmup_steps", s.muon_warmup_steps, 0, s.num_steps, " (num_steps)")
     _int_in("schedule.muon_cooldown_steps", s.muon_cooldown_steps, 0, s.num_steps, " (num_steps)")
     _number_in("schedule.untie_frac", s.untie_frac, 0, 1, open_low=True)
+    _check(len(s.prefix_weights) > 0 and all(isinstance(p, tuple) and len(p) == 2 and all(_is_number(x) and x >= 0 for x in p)
+                                             for p in s.prefix_weights), "schedule.prefix_weights", s.prefix_weights,
+           "at least one phase, each a (start, end) pair of finite weights >= 0, e.g. ((0.25, 0.25), (0.25, 0.0), (0.0, 0.0))")
+    _int_at_least("schedule.num_scheduled_steps", s.num_scheduled_steps, len(s.prefix_weights), " (at least one step per prefix_weights phase)")
 
 def _validate_run(r: RunConfig, s: ScheduleConfig):
     _check(bool(_FOLDER_NAME.fullmatch(r.preset)), "run.preset", r.preset, "a name of letters, digits, '.', '_' or '-'")

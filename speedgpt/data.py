@@ -21,11 +21,12 @@ from .config import next_multiple
 __all__ = ['BOS_ID', 'SHARD_MAGIC', 'SHARD_VERSION', 'HEADER_INTS', 'HEADER_BYTES', 'GPT2_SPLIT_PATTERN', 'GPT2_FILES_SHA256',
            'TEXT_SUFFIXES', 'BLANK_LINES', 'TXT_SPLITS', 'SHARD_NAME', 'EMBEDDED_CORPUS_NAME', 'FINEWEB_REPO',
            'FINEWEB_TRAIN_SHARDS', 'ShardError', 'DataNotFound', 'write_shard', 'read_shard', 'validate_shard',
-           'assets_dir', 'get_tokenizer', 'input_files', 'iter_documents', 'newline_token_ids', 'split_long_document',
-           'shard_path', 'is_val_document', 'corpus_files', 'prepare', 'embedded_corpus_dir', 'build_embedded_corpus',
-           'fineweb_filenames', 'default_fineweb_dir', 'download_fineweb', 'find_shards', 'bigram_hash_reference',
-           'bigram_hash', 'Batch', 'padded_cu_seqlens', 'plan_micro_batch', 'DataExhausted', 'LoaderStats',
-           'shortfall_cause', 'TrainLoader', 'data_capacity', 'val_batches', 'check_shards', 'main']
+           'assets_dir', 'get_tokenizer', 'gpt2_token_bytes', 'prefix_table_reference', 'prefix_table', 'input_files',
+           'iter_documents', 'newline_token_ids', 'split_long_document', 'shard_path', 'is_val_document',
+           'corpus_files', 'prepare', 'embedded_corpus_dir', 'build_embedded_corpus', 'fineweb_filenames',
+           'default_fineweb_dir', 'download_fineweb', 'find_shards', 'bigram_hash_reference', 'bigram_hash', 'Batch',
+           'padded_cu_seqlens', 'plan_micro_batch', 'DataExhausted', 'LoaderStats', 'shortfall_cause', 'TrainLoader',
+           'data_capacity', 'val_batches', 'check_shards', 'main']
 
 # %% ../nbs/01_data.ipynb #01data-006
 BOS_ID = 50256          # GPT-2's <|endoftext|>; every document starts with it
@@ -144,6 +145,37 @@ def get_tokenizer(bpe_dir=None):
         raise RuntimeError(f"the GPT-2 BPE files in {bpe_dir} are damaged ({e}); reinstall speedgpt") from None
     return tiktoken.Encoding(name="gpt2", pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=ranks,
                              special_tokens={"<|endoftext|>": BOS_ID})
+
+# %% ../nbs/01_data.ipynb #01data-018b
+@functools.cache
+def gpt2_token_bytes() -> tuple:
+    "The byte string of every GPT-2 token id (index = id); None for the special token <|endoftext|>."
+    enc = get_tokenizer()
+    special = {enc.encode_single_token(s) for s in enc.special_tokens_set}
+    return tuple(None if i in special else enc.decode_single_token_bytes(i) for i in range(enc.n_vocab))
+
+def prefix_table_reference(vocab) -> list:
+    "Plain rule: for each id, the id of the longest proper prefix of its bytes that is a token; -1 if none (or vocab[i] is None)."
+    ids = {b: i for i, b in enumerate(vocab) if b is not None}
+    table = [-1] * len(vocab)
+    for i, b in enumerate(vocab):
+        if b is None: continue
+        for n in range(len(b) - 1, 0, -1):            # longest first
+            if b[:n] in ids: table[i] = ids[b[:n]]; break
+    return table
+
+def prefix_table(vocab, size: int | None = None) -> np.ndarray:
+    "`prefix_table_reference`'s table by one sort and a stack of ancestors, as int64 (size,), -1 beyond len(vocab)."
+    size = len(vocab) if size is None else size
+    if size < len(vocab): raise ValueError(f"prefix_table: size={size} is smaller than the vocabulary ({len(vocab)} ids); "
+                                           f"pass the padded vocabulary size or leave size unset")
+    table = np.full(size, -1, dtype=np.int64)
+    stack = []                                         # (bytes, id) of the current string's ancestors, shortest first
+    for b, i in sorted((b, i) for i, b in enumerate(vocab) if b is not None):
+        while stack and not b.startswith(stack[-1][0]): stack.pop()
+        if stack: table[i] = stack[-1][1]
+        stack.append((b, i))
+    return table
 
 # %% ../nbs/01_data.ipynb #01data-020
 TEXT_SUFFIXES = (".txt", ".txt.gz", ".jsonl", ".jsonl.gz")

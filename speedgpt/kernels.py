@@ -403,21 +403,28 @@ def _softcap(x, a, b, inv_c):
     return a * tl.sigmoid((x + b) * inv_c)
 
 @_jit
-def _row_targets(targets_ptr, weights_ptr, row, n_rows, n_cols,
-                 N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr):
-    "This row's targets t_{row+j} and weights w_j as vectors; invalid offsets get target 0, weight 0."
+def _row_targets(targets_ptr, weights_ptr, prefix_ptr, prefix_weight_ptr, row, n_rows, n_cols,
+                 N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr, HAS_PREFIX: tl.constexpr):
+    """This row's targets t_{row+j} and weights w_j as vectors, and with HAS_PREFIX the row's prefix token and its
+    weight in slot N_OFFSETS (record #88); invalid slots get target 0, weight 0."""
     j = tl.arange(0, OFFSETS_POW2)
     t_row = row + j
     valid = (j < N_OFFSETS) & (t_row < n_rows)
     t = tl.load(targets_ptr + t_row, mask=valid, other=-1).to(tl.int32)
     valid = valid & (t >= 0) & (t < n_cols)
     w = tl.load(weights_ptr + j, mask=valid, other=0.0).to(tl.float32)
+    if HAS_PREFIX:
+        p = tl.load(prefix_ptr + row).to(tl.int32)                     # -1: this row's target has no prefix token
+        slot = (j == N_OFFSETS) & (p >= 0) & (p < n_cols)
+        t = tl.where(slot, p, t)
+        w = tl.where(slot, tl.load(prefix_weight_ptr).to(tl.float32), w)
+        valid = valid | slot
     return tl.where(valid, t, 0), tl.where(valid, w, 0.0)
 
 @_jit
-def _mtp_ce_forward_kernel(logits_ptr, targets_ptr, weights_ptr, losses_ptr, lse_ptr,
+def _mtp_ce_forward_kernel(logits_ptr, targets_ptr, weights_ptr, prefix_ptr, prefix_weight_ptr, losses_ptr, lse_ptr,
                            n_rows, n_cols, row_stride, a, b, inv_c,
-                           N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr, BLOCK: tl.constexpr):
+                           N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr, HAS_PREFIX: tl.constexpr, BLOCK: tl.constexpr):
     a, b, inv_c = tl.cast(a, tl.float32), tl.cast(b, tl.float32), tl.cast(inv_c, tl.float32)  # compiled callers may pass float64
     row = tl.program_id(0).to(tl.int64)
     row_ptr = logits_ptr + row * row_stride
@@ -428,7 +435,8 @@ def _mtp_ce_forward_kernel(logits_ptr, targets_ptr, weights_ptr, losses_ptr, lse
         x = tl.load(row_ptr + start + cols, mask=mask, other=0.0).to(tl.float32)
         total += tl.where(mask, tl.exp(_softcap(x, a, b, inv_c) - a), 0.0)   # z - a <= 0: no overflow
     lse = a + tl.log(tl.sum(total, axis=0))
-    t, w = _row_targets(targets_ptr, weights_ptr, row, n_rows, n_cols, N_OFFSETS, OFFSETS_POW2)
+    t, w = _row_targets(targets_ptr, weights_ptr, prefix_ptr, prefix_weight_ptr, row, n_rows, n_cols,
+                        N_OFFSETS, OFFSETS_POW2, HAS_PREFIX)
     z_target = _softcap(tl.load(row_ptr + t).to(tl.float32), a, b, inv_c)
     tl.store(losses_ptr + row, tl.sum(w * (lse - z_target), axis=0))
     tl.store(lse_ptr + row, lse)
@@ -442,8 +450,9 @@ def _ce_grad(x, g, w_total, hit, lse, a, b, inv_c):
 
 @_jit
 def _mtp_ce_backward_kernel(grad_logits_ptr, grad_losses_ptr, logits_ptr, lse_ptr, targets_ptr, weights_ptr,
+                            prefix_ptr, prefix_weight_ptr,
                             n_rows, n_cols, row_stride, grad_row_stride, grad_losses_stride, a, b, inv_c,
-                            N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr, BLOCK: tl.constexpr):
+                            N_OFFSETS: tl.constexpr, OFFSETS_POW2: tl.constexpr, HAS_PREFIX: tl.constexpr, BLOCK: tl.constexpr):
     a, b, inv_c = tl.cast(a, tl.float32), tl.cast(b, tl.float32), tl.cast(inv_c, tl.float32)
     row = tl.program_id(0).to(tl.int64)
     row_ptr = logits_ptr + row * row_stride
@@ -451,7 +460,8 @@ def _mtp_ce_backward_kernel(grad_logits_ptr, grad_losses_ptr, logits_ptr, lse_pt
     out_dtype = grad_logits_ptr.dtype.element_ty
     g = tl.load(grad_losses_ptr + row * grad_losses_stride).to(tl.float32)
     lse = tl.load(lse_ptr + row)
-    t, w = _row_targets(targets_ptr, weights_ptr, row, n_rows, n_cols, N_OFFSETS, OFFSETS_POW2)
+    t, w = _row_targets(targets_ptr, weights_ptr, prefix_ptr, prefix_weight_ptr, row, n_rows, n_cols,
+                        N_OFFSETS, OFFSETS_POW2, HAS_PREFIX)
     w_total = tl.sum(w, axis=0)
     cols = tl.arange(0, BLOCK)
     for start in tl.range(0, n_cols, BLOCK):   # every column, as if none were a target
@@ -459,7 +469,7 @@ def _mtp_ce_backward_kernel(grad_logits_ptr, grad_losses_ptr, logits_ptr, lse_pt
         mask = c < n_cols
         x = tl.load(row_ptr + c, mask=mask, other=0.0).to(tl.float32)
         tl.store(grad_row_ptr + c, _ce_grad(x, g, w_total, 0.0, lse, a, b, inv_c).to(out_dtype), mask=mask)
-    # then the (at most k) target columns again, with their -w_j terms; the barrier orders these
+    # then the (at most k, plus the prefix token) target columns again, with their -w_j terms; the barrier orders these
     # stores after the loop's stores to the same addresses by other threads of this program
     tl.debug_barrier()
     hit = tl.sum(tl.where(t[:, None] == t[None, :], w[None, :], 0.0), axis=1)   # sum_j' w_j' [t_j' == t_j]
@@ -470,61 +480,81 @@ CE_TILE = dict(BLOCK=2048, num_warps=8, fwd_stages=3, bwd_stages=3)
 MAX_FUSED_OFFSETS = 4
 
 @_triton_op("speedgpt::softcapped_mtp_ce")
-def softcapped_mtp_ce(logits: Tensor, targets: Tensor, mtp_weights: Tensor,
-                      a: float, b: float, c: float) -> tuple[Tensor, Tensor]:
-    "Per-row multi-token losses (N,) float32 and the row log-sum-exps (N,) of the softcapped logits."
+def softcapped_mtp_ce(logits: Tensor, targets: Tensor, mtp_weights: Tensor, a: float, b: float, c: float,
+                      prefix_targets: Tensor | None = None, prefix_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Per-row multi-token losses (N,) float32 and the row log-sum-exps (N,) of the softcapped logits; with
+    prefix_targets (N,) int (-1: none) and prefix_weight (1,) float32, plus the prefix-token term (record #88)."""
     n_rows, n_cols = logits.shape
     k = mtp_weights.shape[0]
+    has_prefix = prefix_targets is not None
     losses = _new_output((n_rows,), logits, torch.float32)
     lse = _new_output((n_rows,), logits, torch.float32)
-    _launchable(_mtp_ce_forward_kernel)[(n_rows,)](
-        logits, targets, mtp_weights, losses, lse, n_rows, n_cols, logits.stride(0), a, b, 1.0 / c,
-        N_OFFSETS=k, OFFSETS_POW2=triton.next_power_of_2(k), BLOCK=CE_TILE["BLOCK"],
+    _launchable(_mtp_ce_forward_kernel)[(n_rows,)](     # without a prefix, two valid pointers the kernel never reads
+        logits, targets, mtp_weights, prefix_targets if has_prefix else targets, prefix_weight if has_prefix else mtp_weights,
+        losses, lse, n_rows, n_cols, logits.stride(0), a, b, 1.0 / c,
+        N_OFFSETS=k, OFFSETS_POW2=triton.next_power_of_2(k + has_prefix), HAS_PREFIX=has_prefix, BLOCK=CE_TILE["BLOCK"],
         num_warps=CE_TILE["num_warps"], num_stages=CE_TILE["fwd_stages"])
     return losses, lse
 
 @_triton_op("speedgpt::softcapped_mtp_ce_backward")
 def softcapped_mtp_ce_backward(grad_losses: Tensor, logits: Tensor, lse: Tensor, targets: Tensor,
-                               mtp_weights: Tensor, a: float, b: float, c: float) -> Tensor:
+                               mtp_weights: Tensor, a: float, b: float, c: float,
+                               prefix_targets: Tensor | None = None, prefix_weight: Tensor | None = None) -> Tensor:
     "Gradient of sum_i grad_losses[i] * loss_i w.r.t. the logits, in the logits' dtype."
     n_rows, n_cols = logits.shape
     k = mtp_weights.shape[0]
+    has_prefix = prefix_targets is not None
     grad = _new_output((n_rows, n_cols), logits)
     _launchable(_mtp_ce_backward_kernel)[(n_rows,)](
-        grad, grad_losses, logits, lse, targets, mtp_weights, n_rows, n_cols, logits.stride(0), grad.stride(0),
-        grad_losses.stride(0), a, b, 1.0 / c, N_OFFSETS=k, OFFSETS_POW2=triton.next_power_of_2(k),
-        BLOCK=CE_TILE["BLOCK"], num_warps=CE_TILE["num_warps"], num_stages=CE_TILE["bwd_stages"])
+        grad, grad_losses, logits, lse, targets, mtp_weights,
+        prefix_targets if has_prefix else targets, prefix_weight if has_prefix else mtp_weights,
+        n_rows, n_cols, logits.stride(0), grad.stride(0),
+        grad_losses.stride(0), a, b, 1.0 / c, N_OFFSETS=k, OFFSETS_POW2=triton.next_power_of_2(k + has_prefix),
+        HAS_PREFIX=has_prefix, BLOCK=CE_TILE["BLOCK"], num_warps=CE_TILE["num_warps"], num_stages=CE_TILE["bwd_stages"])
     return grad
 
 class _FusedSoftcappedMTPLoss(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, logits, targets, mtp_weights, a, b, c):
-        losses, lse = torch.ops.speedgpt.softcapped_mtp_ce(logits, targets, mtp_weights, a, b, c)
-        ctx.save_for_backward(logits, lse, targets, mtp_weights)
+    def forward(ctx, logits, targets, mtp_weights, a, b, c, prefix_targets=None, prefix_weight=None):
+        losses, lse = torch.ops.speedgpt.softcapped_mtp_ce(logits, targets, mtp_weights, a, b, c, prefix_targets, prefix_weight)
+        ctx.save_for_backward(logits, lse, targets, mtp_weights, prefix_targets, prefix_weight)
         ctx.softcap = (a, b, c)
         return losses
 
     @staticmethod
     def backward(ctx, grad_losses):
-        logits, lse, targets, mtp_weights = ctx.saved_tensors
-        grad = torch.ops.speedgpt.softcapped_mtp_ce_backward(grad_losses, logits, lse, targets, mtp_weights, *ctx.softcap)
-        return grad, None, None, None, None, None
+        logits, lse, targets, mtp_weights, prefix_targets, prefix_weight = ctx.saved_tensors
+        grad = torch.ops.speedgpt.softcapped_mtp_ce_backward(grad_losses, logits, lse, targets, mtp_weights, *ctx.softcap,
+                                                             prefix_targets, prefix_weight)
+        return grad, None, None, None, None, None, None, None
 
 def fused_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tensor,
-                              a: float | None = 23.0, b: float | None = 5.0, c: float | None = 7.5) -> Tensor:
-    "Per-row losses (N,) float32: sum_j w_j CE(a*sigmoid((logits_i+b)/c), targets[i+j]) over i+j < N (a=None: no cap)."
+                              a: float | None = 23.0, b: float | None = 5.0, c: float | None = 7.5,
+                              prefix_targets: Tensor | None = None, prefix_weight: Tensor | float | None = None) -> Tensor:
+    """Per-row losses (N,) float32: sum_j w_j CE(a*sigmoid((logits_i+b)/c), targets[i+j]) over i+j < N (a=None: no cap),
+    plus prefix_weight * CE(..., prefix_targets[i]) where prefix_targets[i] >= 0 when prefix_targets is given (record #88)."""
     _check(logits.ndim == 2, f"fused_softcapped_mtp_loss: logits must be (N, V), got {tuple(logits.shape)}")
     _check(targets.shape == (logits.shape[0],),
            f"fused_softcapped_mtp_loss: targets must be ({logits.shape[0]},) to match logits {tuple(logits.shape)}, "
            f"got {tuple(targets.shape)}")
     _check(mtp_weights.ndim == 1 and mtp_weights.numel() >= 1,
            f"fused_softcapped_mtp_loss: mtp_weights must be a non-empty 1-d tensor, got {tuple(mtp_weights.shape)}")
+    if prefix_targets is not None:
+        _check(prefix_targets.shape == targets.shape and prefix_weight is not None,
+               f"fused_softcapped_mtp_loss: prefix_targets must be ({logits.shape[0]},) like targets and come with a "
+               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight={prefix_weight!r}")
     fits = (uses_triton(logits, targets) and logits.dtype in (torch.bfloat16, torch.float16, torch.float32)
-            and mtp_weights.numel() <= MAX_FUSED_OFFSETS and a is not None and 0 < a <= 80 and logits.numel() > 0)
-    if not fits: return softcapped_mtp_loss_reference(logits, targets, mtp_weights, a, b, c)
+            and mtp_weights.numel() <= MAX_FUSED_OFFSETS and a is not None and 0 < a <= 80 and logits.numel() > 0
+            and (prefix_targets is None or uses_triton(prefix_targets)))
+    if not fits: return softcapped_mtp_loss_reference(logits, targets, mtp_weights, a, b, c, prefix_targets, prefix_weight)
     if logits.stride(-1) != 1: logits = logits.contiguous()
     weights = mtp_weights.to(device=logits.device, dtype=torch.float32).contiguous()
-    return _FusedSoftcappedMTPLoss.apply(logits, targets.contiguous(), weights, float(a), float(b), float(c))
+    if prefix_targets is not None:
+        prefix_targets = prefix_targets.contiguous()
+        if not torch.is_tensor(prefix_weight): prefix_weight = torch.tensor(float(prefix_weight))
+        prefix_weight = prefix_weight.to(device=logits.device, dtype=torch.float32).reshape(1).contiguous()
+    return _FusedSoftcappedMTPLoss.apply(logits, targets.contiguous(), weights, float(a), float(b), float(c),
+                                         prefix_targets, prefix_weight)
 
 # %% ../nbs/05_kernels.ipynb #05kernels-026b
 CPU_CE_ROWS = 64  # rows per block: 64 x 50,304 float32 = 13 MB, below glibc's 32 MB mmap threshold, so no page-fault churn
@@ -537,6 +567,15 @@ def _offset_targets(targets: Tensor, weights: Tensor, lo: int, hi: int) -> tuple
     cols = targets[rows.clamp(max=n - 1)].long()
     return cols, torch.where(valid, weights.float()[None, :], 0.0)
 
+def _row_columns(targets, weights, lo, hi, n_cols, prefix_targets=None, prefix_weight=None) -> tuple[Tensor, Tensor]:
+    "`_offset_targets`, and with prefix_targets one more column per row: the prefix token, weight 0 where it is -1."
+    cols, w = _offset_targets(targets, weights, lo, hi)
+    if prefix_targets is None: return cols, w
+    p = prefix_targets[lo:hi].long()
+    valid = (p >= 0) & (p < n_cols)
+    w_p = torch.where(valid, prefix_weight.float().reshape(()), 0.0)
+    return torch.cat([cols, torch.where(valid, p, 0)[:, None]], 1), torch.cat([w, w_p[:, None]], 1)
+
 def _capped_block(logits: Tensor, a, b, c) -> tuple[Tensor, Tensor | None]:
     "Softcapped logits of a block in float32, and the sigmoid (for the backward), or the logits when a is None."
     if a is None: return logits.float(), None
@@ -545,43 +584,51 @@ def _capped_block(logits: Tensor, a, b, c) -> tuple[Tensor, Tensor | None]:
 
 class _ChunkedSoftcappedMTPLoss(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, logits, targets, mtp_weights, a, b, c):
+    def forward(ctx, logits, targets, mtp_weights, a, b, c, prefix_targets=None, prefix_weight=None):
         n = logits.shape[0]
+        prefix = (prefix_targets, prefix_weight)
         losses = torch.empty(n, dtype=torch.float32, device=logits.device)
         lse = torch.empty_like(losses)
         for lo in range(0, n, CPU_CE_ROWS):
             hi = min(lo + CPU_CE_ROWS, n)
             z, _ = _capped_block(logits[lo:hi], a, b, c)
-            cols, w = _offset_targets(targets, mtp_weights, lo, hi)
+            cols, w = _row_columns(targets, mtp_weights, lo, hi, logits.shape[1], *prefix)
             lse[lo:hi] = torch.logsumexp(z, dim=-1)
             losses[lo:hi] = w.sum(1) * lse[lo:hi] - (w * z.gather(1, cols)).sum(1)
-        ctx.save_for_backward(logits, lse, targets, mtp_weights)
+        ctx.save_for_backward(logits, lse, targets, mtp_weights, prefix_targets, prefix_weight)
         ctx.softcap = (a, b, c)
         return losses
 
     @staticmethod
     def backward(ctx, grad_losses):
-        logits, lse, targets, mtp_weights = ctx.saved_tensors
+        logits, lse, targets, mtp_weights, *prefix = ctx.saved_tensors
         a, b, c = ctx.softcap
         grad = torch.empty_like(logits)
         for lo in range(0, logits.shape[0], CPU_CE_ROWS):
             hi = min(lo + CPU_CE_ROWS, logits.shape[0])
             z, s = _capped_block(logits[lo:hi], a, b, c)
-            cols, w = _offset_targets(targets, mtp_weights, lo, hi)
+            cols, w = _row_columns(targets, mtp_weights, lo, hi, logits.shape[1], *prefix)
             g = grad_losses[lo:hi, None].float()
             # d loss_i / d z_iv = W_i softmax(z_i)_v - sum_j w_j [v = t_{i+j}]
             grad_z = z.sub_(lse[lo:hi, None]).exp_().mul_(g * w.sum(1, keepdim=True))
             grad_z.scatter_add_(1, cols, -g * w)
             if s is not None: grad_z.mul_(s * (1 - s) * (a / c))     # d softcap / d logit = a s (1 - s) / c
             grad[lo:hi] = grad_z
-        return grad, None, None, None, None, None
+        return grad, None, None, None, None, None, None, None
 
 def chunked_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tensor,
-                                a: float | None = 23.0, b: float | None = 5.0, c: float | None = 7.5) -> Tensor:
+                                a: float | None = 23.0, b: float | None = 5.0, c: float | None = 7.5,
+                                prefix_targets: Tensor | None = None, prefix_weight: Tensor | float | None = None) -> Tensor:
     "The fused loss's algorithm in plain torch, 64 rows at a time: the CPU's fast path (same result as the reference)."
     _check(logits.ndim == 2 and targets.shape == (logits.shape[0],),
            f"chunked_softcapped_mtp_loss: logits must be (N, V) and targets (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
-    return _ChunkedSoftcappedMTPLoss.apply(logits, targets, mtp_weights, a, b, c)
+    if prefix_targets is not None:
+        _check(prefix_targets.shape == targets.shape and prefix_weight is not None,
+               f"chunked_softcapped_mtp_loss: prefix_targets must be ({logits.shape[0]},) like targets and come with a "
+               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight={prefix_weight!r}")
+        if not torch.is_tensor(prefix_weight): prefix_weight = torch.tensor(float(prefix_weight))
+        prefix_weight = prefix_weight.to(device=logits.device, dtype=torch.float32).reshape(1)
+    return _ChunkedSoftcappedMTPLoss.apply(logits, targets, mtp_weights, a, b, c, prefix_targets, prefix_weight)
 
 # %% ../nbs/05_kernels.ipynb #05kernels-030
 def lower_tile(p: Tensor) -> tuple[Tensor, Tensor]:
@@ -860,6 +907,10 @@ def benchmark_kernels(print_table: bool = True) -> list[dict]:
         _median_ms(_fwd_bwd(ref_c, [logits], targets, weights, 23.0, 5.0, 7.5)), t_ours, passes, "GB/s")
     add("softcapped MTP CE fwd+bwd", "16384×50304, k=3", "eager torch",
         _median_ms(_fwd_bwd(softcapped_mtp_loss_reference, [logits], targets, weights, 23.0, 5.0, 7.5)), t_ours, passes, "GB/s")
+    prefix, w_prefix = torch.randint(-1, V, (N,), device=dev), torch.tensor([0.25], device=dev)   # record #88's extra target
+    add("softcapped MTP CE + prefix token fwd+bwd", "16384×50304, k=3+1", "torch.compile",
+        _median_ms(_fwd_bwd(ref_c, [logits], targets, weights, 23.0, 5.0, 7.5, prefix, w_prefix)),
+        _median_ms(_fwd_bwd(fused_softcapped_mtp_loss, [logits], targets, weights, 23.0, 5.0, 7.5, prefix, w_prefix)), passes, "GB/s")
     del logits
     # --- symmetric products, as Polar Express sees them (CUDA-graph replay on both sides)
     for b, m, n in [(5, 768, 768), (3, 768, 3072)]:

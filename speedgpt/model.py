@@ -14,6 +14,7 @@ from torch import Tensor
 from .config import ModelConfig
 from .attention import rms_norm, Rotary, CausalSelfAttention
 from .embeddings import token_embedding, ValueEmbeddings, BigramEmbedding, Smear
+from .data import gpt2_token_bytes, prefix_table
 
 # %% auto #0
 __all__ = ['LayerPlan', 'layer_plan', 'describe_layers', 'relu2_mlp_reference', 'softcap', 'head_reference',
@@ -79,8 +80,10 @@ def head_reference(x: Tensor, w: Tensor) -> Tensor:
 
 # %% ../nbs/04_model.ipynb #04model-020
 def softcapped_mtp_loss_reference(logits: Tensor, targets: Tensor, mtp_weights: Tensor,
-                                  a: float | None, b: float | None, c: float | None) -> Tensor:
-    "Per-row multi-token losses (N,) float32: row i = sum_j w_j * CE(softcap(logits_i), targets[i+j]) over i+j < N."
+                                  a: float | None, b: float | None, c: float | None,
+                                  prefix_targets: Tensor | None = None, prefix_weight: Tensor | float | None = None) -> Tensor:
+    """Per-row multi-token losses (N,) float32: row i = sum_j w_j * CE(softcap(logits_i), targets[i+j]) over i+j < N,
+    plus prefix_weight * CE(softcap(logits_i), prefix_targets[i]) where prefix_targets[i] >= 0 (when given)."""
     z = logits.float()
     if a is not None: z = softcap(z, a, b, c)
     lse = torch.logsumexp(z, dim=-1)                                  # (N,)
@@ -89,6 +92,13 @@ def softcapped_mtp_loss_reference(logits: Tensor, targets: Tensor, mtp_weights: 
     for j in range(min(mtp_weights.size(0), N)):                      # k is a shape, not data: static under compile
         target_logit = z[: N - j].gather(1, targets[j:].long()[:, None])[:, 0]
         losses = losses + F.pad(mtp_weights[j].float() * (lse[: N - j] - target_logit), (0, j))
+    if prefix_targets is not None:                                    # record #88: one more target per row, -1 = none
+        if prefix_weight is None: raise ValueError("softcapped_mtp_loss_reference: prefix_targets needs a prefix_weight")
+        p = prefix_targets.long()
+        valid = (p >= 0) & (p < z.size(1))
+        prefix_logit = z.gather(1, torch.where(valid, p, 0)[:, None])[:, 0]
+        w = prefix_weight.float().reshape(()) if torch.is_tensor(prefix_weight) else float(prefix_weight)
+        losses = losses + torch.where(valid, w * (lse - prefix_logit), 0.0)
     return losses
 
 # %% ../nbs/04_model.ipynb #04model-024
@@ -99,13 +109,14 @@ class ForwardArgs:
     window_short_blocks: int     # short sliding window, in blocks of cfg.window_block_tokens tokens
     window_long_blocks: int      # long sliding window
     max_seqlen: int              # longest document in the batch (bound for the varlen kernels)
+    prefix_weight: Tensor | float = 0.0   # prefix-token loss weight (record #88), read when cfg.prefix_loss; a (1,) float32 tensor under compile
 
 @dataclass
 class ModelOps:
     "The model's three heavy operations (plain torch here; fused Triton / FP8 from 05_kernels)."
     mlp: Callable    # (x (N, D), c_fc (F, D), c_proj (F, D)) -> relu(x @ c_fc.T)**2 @ c_proj
     head: Callable   # (x (N, D), w (D, V)) -> logits (N, V)
-    loss: Callable   # (logits (N, V), targets (N,), mtp_weights (k,), a, b, c) -> per-row losses (N,) float32
+    loss: Callable   # (logits (N, V), targets (N,), mtp_weights (k,), a, b, c[, prefix_targets (N,), prefix_weight (1,)]) -> per-row losses (N,) float32
 
 def reference_ops() -> ModelOps:
     "Plain torch versions of the model's ops (any device, any dtype)."
@@ -204,6 +215,11 @@ class GPT(nn.Module):
         # -- exclusive self-attention (02_attention): one row of per-head strengths per XSA layer --
         self.xsa_rows = {layer: row for row, layer in enumerate(sorted(cfg.xsa_layers))}
         self.xsa_alphas = self._param(torch.zeros(len(self.xsa_rows), H), "xsa_alphas") if self.xsa_rows else None
+        # -- prefix-token prediction (record #88): token -> its prefix token, a constant (not a parameter, not saved) --
+        if cfg.prefix_loss:
+            table = prefix_table(gpt2_token_bytes()[: cfg.vocab_size], size=cfg.padded_vocab_size)
+            self.register_buffer("prefix_table", torch.from_numpy(table), persistent=False)
+        else: self.prefix_table = None
         self.reset_parameters()
 
     def _embedding(self, label: str) -> nn.Embedding:
@@ -337,9 +353,18 @@ class GPT(nn.Module):
             return self.ops.loss(z, targets, torch.ones(1, device=z.device), cfg.softcap_a, cfg.softcap_b, cfg.softcap_c).mean()
         logits = self.ops.head(x, self.lm_head)
         weights = fwd.mtp_weights if cfg.mtp else fwd.mtp_weights[:1]
-        if cfg.softcap: losses = self.ops.loss(logits, targets, weights, cfg.softcap_a, cfg.softcap_b, cfg.softcap_c)
-        else: losses = softcapped_mtp_loss_reference(logits, targets, weights, None, None, None)
+        prefix = self._prefix_args(targets, fwd)
+        if cfg.softcap: losses = self.ops.loss(logits, targets, weights, cfg.softcap_a, cfg.softcap_b, cfg.softcap_c, **prefix)
+        else: losses = softcapped_mtp_loss_reference(logits, targets, weights, None, None, None, **prefix)
         return losses.sum()
+
+    def _prefix_args(self, targets: Tensor, fwd: ForwardArgs) -> dict:
+        "The loss's prefix-token arguments (record #88); none when cfg.prefix_loss is off."
+        if self.prefix_table is None: return {}
+        t = targets.long()
+        prefix = torch.where(t >= 0, self.prefix_table[t.clamp(min=0)], -1)    # (T,), -1: no prefix token
+        w = fwd.prefix_weight if torch.is_tensor(fwd.prefix_weight) else torch.tensor(float(fwd.prefix_weight))
+        return dict(prefix_targets=prefix, prefix_weight=w.to(device=t.device, dtype=torch.float32).reshape(1))
 
 # %% ../nbs/04_model.ipynb #04model-036
 def count_parameters(model: nn.Module) -> int:

@@ -11,7 +11,8 @@ from .config import ScheduleConfig, OptimConfig, Config
 # %% auto #0
 __all__ = ['phase_index', 'stage_starts', 'phase_and_progress', 'batch_tokens', 'lr_multiplier', 'window_blocks',
            'validation_window_blocks', 'window_transitions', 'yarn_update_at', 'yarn_steps', 'mtp_weights',
-           'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule', 'max_doc_len_at', 'schedule_at']
+           'prefix_weight', 'muon_momentum', 'is_adam_step', 'untie_step', 'StepSchedule', 'max_doc_len_at',
+           'schedule_at']
 
 # %% ../nbs/07_schedule.ipynb #07schedule-006
 def _check_step(step: int, s: ScheduleConfig):
@@ -109,6 +110,16 @@ def mtp_weights(step: int, s: ScheduleConfig) -> tuple[float, ...]:
     weights = [float(w) for w in s.mtp_weights[phase]]
     if len(weights) > 1: weights[-1] *= 1 - progress
     return tuple(weights)
+
+# %% ../nbs/07_schedule.ipynb #07schedule-017b
+def prefix_weight(step: int, s: ScheduleConfig) -> float:
+    "Weight of the prefix-token loss at `step` (used when model.prefix_loss)."
+    _check_step(step, s)
+    N, n = s.num_scheduled_steps, len(s.prefix_weights)
+    if step >= N: return float(s.prefix_weights[-1][1])
+    phase = phase_index(step, n, N)
+    start, end = s.prefix_weights[phase]
+    return float(start + (end - start) * (n * step - phase * N) / N)
 
 # %% ../nbs/07_schedule.ipynb #07schedule-019
 def muon_momentum(step: int, s: ScheduleConfig) -> float:
