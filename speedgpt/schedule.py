@@ -117,9 +117,9 @@ def prefix_weight(step: int, s: ScheduleConfig) -> float:
     _check_step(step, s)
     N, n = s.num_scheduled_steps, len(s.prefix_weights)
     if step >= N: return float(s.prefix_weights[-1][1])
-    phase = phase_index(step, n, N)
+    phase, progress = phase_and_progress(step, n, s)
     start, end = s.prefix_weights[phase]
-    return float(start + (end - start) * (n * step - phase * N) / N)
+    return float(start + (end - start) * progress)
 
 # %% ../nbs/07_schedule.ipynb #07schedule-019
 def muon_momentum(step: int, s: ScheduleConfig) -> float:
@@ -157,6 +157,7 @@ class StepSchedule:
     untie: bool                         # untie embed/head right after this step's optimizer step
     yarn_update: tuple | None = None    # (old_long, new_long) blocks when RoPE must be rescaled before this step
     max_doc_len: int = 0                # longest training document (tokens) of this step's batch
+    prefix_weight: float = 0.0          # weight of the prefix-token loss (0 unless model.prefix_loss)
 
 def max_doc_len_at(step: int, cfg: Config) -> int:
     "Longest training document at `step`: `schedule.max_doc_len_phases` by phase, else `data.max_doc_len`."
@@ -174,4 +175,5 @@ def schedule_at(step: int, cfg: Config) -> StepSchedule:
         mtp_weights=mtp_weights(step, s) if cfg.model.mtp else (1.0,),
         muon_momentum=muon_momentum(step, s), do_adam=is_adam_step(step, cfg.optim),
         untie=step == untie_step(s), yarn_update=yarn_update_at(step, s),
-        max_doc_len=max_doc_len_at(step, cfg))
+        max_doc_len=max_doc_len_at(step, cfg),
+        prefix_weight=prefix_weight(step, s) if cfg.model.prefix_loss else 0.0)

@@ -380,9 +380,11 @@ class Trainer:
         "One optimizer step of schedule `s`: accumulate over the micro-steps, then NorMuon/Adam. Returns the per-token loss (a tensor)."
         self.advance_windows(s)
         n = tokens_per_microstep(s.batch_tokens, self.env)
+        # the weights are tensors, not Python floats: a float would be a graph constant, one compile per value
         fwd = ForwardArgs(mtp_weights=torch.tensor(s.mtp_weights, device=self.env.device, dtype=torch.float32),
                           window_short_blocks=s.window_short, window_long_blocks=s.window_long,
-                          max_seqlen=s.max_doc_len)
+                          max_seqlen=s.max_doc_len,
+                          prefix_weight=torch.tensor([s.prefix_weight], device=self.env.device, dtype=torch.float32))
         loss_sum = torch.zeros((), device=self.env.device)
         for micro in range(self.env.grad_accum):
             try: batch = self.loader.next_batch(n, s.max_doc_len)
@@ -395,7 +397,7 @@ class Trainer:
         if s.untie and self.opt.tied:
             self.opt.untie()
         # per-token loss for the log: the summed MTP loss over this rank's tokens
-        weight = sum(s.mtp_weights) if self.cfg.model.mtp else s.mtp_weights[0]
+        weight = sum(s.mtp_weights) if self.cfg.model.mtp else s.mtp_weights[0]   # the prefix term (if on) rides along
         return loss_sum / (n * self.env.grad_accum * weight)
 
     # -- compile and warm-up ---------------------------------------------------------
