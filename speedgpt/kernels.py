@@ -542,7 +542,7 @@ def fused_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Tens
     if prefix_targets is not None:
         _check(prefix_targets.shape == targets.shape and prefix_weight is not None,
                f"fused_softcapped_mtp_loss: prefix_targets must be ({logits.shape[0]},) like targets and come with a "
-               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight={prefix_weight!r}")
+               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight {'missing' if prefix_weight is None else 'given'}")
     fits = (uses_triton(logits, targets) and logits.dtype in (torch.bfloat16, torch.float16, torch.float32)
             and mtp_weights.numel() <= MAX_FUSED_OFFSETS and a is not None and 0 < a <= 80 and logits.numel() > 0
             and (prefix_targets is None or uses_triton(prefix_targets)))
@@ -625,7 +625,7 @@ def chunked_softcapped_mtp_loss(logits: Tensor, targets: Tensor, mtp_weights: Te
     if prefix_targets is not None:
         _check(prefix_targets.shape == targets.shape and prefix_weight is not None,
                f"chunked_softcapped_mtp_loss: prefix_targets must be ({logits.shape[0]},) like targets and come with a "
-               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight={prefix_weight!r}")
+               f"prefix_weight, got {tuple(prefix_targets.shape)} and prefix_weight {'missing' if prefix_weight is None else 'given'}")
         if not torch.is_tensor(prefix_weight): prefix_weight = torch.tensor(float(prefix_weight))
         prefix_weight = prefix_weight.to(device=logits.device, dtype=torch.float32).reshape(1)
     return _ChunkedSoftcappedMTPLoss.apply(logits, targets, mtp_weights, a, b, c, prefix_targets, prefix_weight)
