@@ -79,7 +79,7 @@ def ceiling_ms(flops_per_token: float, tokens_per_step: int, peak_flops: float) 
     if peak_flops <= 0: raise ValueError(f"peak_flops={peak_flops}: a positive FLOP/s")
     return 1000 * flops_per_token * tokens_per_step / peak_flops
 
-def measure_matmul_peak(n: int = 8192, dtype=torch.bfloat16, device="cuda", tries: int = 5, reps: int = 20) -> float:
+def measure_matmul_peak(n: int = 8192, dtype=torch.bfloat16, device="cuda", tries: int = 5, reps: int = 50) -> float:
     "FLOP/s of an (n x n) @ (n x n) matmul in `dtype` on `device`, best of `tries` timings of `reps` products each."
     a = torch.randn(n, n, dtype=dtype, device=device); b = torch.randn(n, n, dtype=dtype, device=device)
     out = torch.empty(n, n, dtype=dtype, device=device)
