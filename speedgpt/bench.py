@@ -195,8 +195,8 @@ def _record_batches(trainer, seen: list):
     "Make the trainer's loader also append the document lengths of each batch it hands out (kept on the device)."
     loader = trainer.loader
     next_batch = type(loader).next_batch
-    def recording(num_tokens):
-        batch = next_batch(loader, num_tokens)
+    def recording(num_tokens, max_doc_len=None):
+        batch = next_batch(loader, num_tokens, max_doc_len)
         seen.append(batch.cu_seqlens.diff()); return batch
     loader.next_batch = recording
 
@@ -237,7 +237,7 @@ def profile_step(trainer, step: int) -> dict:
     try:
         _sync(device)
         with torch.profiler.profile(activities=acts) as prof:
-            t0 = time.perf_counter(); trainer.train_step(step); _sync(device); wall = time.perf_counter() - t0
+            t0 = time.perf_counter(); trainer.train_step(schedule_at(step, trainer.cfg)); _sync(device); wall = time.perf_counter() - t0
     finally:
         del opt.step                                   # back to the class's method
     kernels, busy = kernel_records(prof)
@@ -257,7 +257,7 @@ def bench_phase(trainer, phase: Phase, steps: int, warmup: int, peak_flops: floa
     for i, step in enumerate(order[:warmup + steps]):
         if i == warmup: _record_batches(trainer, seen)
         _sync(device); t0 = time.perf_counter()
-        loss = trainer.train_step(step)
+        loss = trainer.train_step(schedule_at(step, trainer.cfg))
         _sync(device); (first if i < warmup else times).append(time.perf_counter() - t0)
     del trainer.loader.next_batch
     if not math.isfinite(float(loss)): raise RuntimeError(f"phase {phase.name}: the loss is {float(loss)} at step {step}")
