@@ -25,10 +25,10 @@ from .schedule import (StepSchedule, schedule_at, window_transitions, untie_step
 __all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv',
            'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions',
            'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics', 'plot_run', 'evaluate',
-           'CheckpointError', 'save_checkpoint', 'state_bytes', 'rotary_at_step', 'load_checkpoint', 'check_resumable',
-           'weights_fingerprint', 'ranks_identical', 'cpu_size_warning', 'TrainingDiverged', 'TrainingInterrupted',
-           'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes', 'count_compiled_graphs', 'train', 'run_cli',
-           'main']
+           'CheckpointError', 'save_checkpoint', 'to_cpu', 'state_bytes', 'rotary_at_step', 'load_checkpoint',
+           'check_resumable', 'weights_fingerprint', 'ranks_identical', 'cpu_size_warning', 'TrainingDiverged',
+           'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
+           'count_compiled_graphs', 'train', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -234,10 +234,12 @@ class CheckpointError(ValueError):
 
 CHECKPOINT_KEYS = ("step", "config", "model", "optimizer", "loader", "rng", "train_time_s")
 
-def save_checkpoint(path, trainer) -> Path:
+def save_checkpoint(path, trainer, optimizer_states: list | None = None) -> Path:
+    "Write the training state; `optimizer_states` is every rank's optimizer state in rank order (default: this process's)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    states = optimizer_states if optimizer_states is not None else [trainer.opt.state_dict()]
     state = dict(step=trainer.step, config=trainer.cfg.to_dict(), model=trainer.raw_model.state_dict(),
-                 optimizer=trainer.opt.state_dict(), loader=trainer.loader.state_dict(),
+                 optimizer=states, loader=trainer.loader.state_dict(),
                  rng=torch.get_rng_state(), train_time_s=trainer.train_time_s)
     tmp = path.with_suffix(".tmp")
     try:
@@ -249,6 +251,13 @@ def save_checkpoint(path, trainer) -> Path:
         raise OSError(e.errno, f"could not save checkpoint {path}: {why}; it needs about {need / 2**20:,.1f} MiB "
                                f"({need:,} bytes) in {path.parent} (free space there or choose another --out_dir)") from None
     return path
+
+def to_cpu(obj):
+    "A (nested) state dict with every tensor copied to the CPU."
+    if torch.is_tensor(obj): return obj.detach().cpu()
+    if isinstance(obj, dict): return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(to_cpu(v) for v in obj)
+    return obj
 
 def state_bytes(obj) -> int:
     "Bytes of the tensors inside a (nested) state dict: what a checkpoint of it needs on disk, give or take the metadata."
@@ -278,10 +287,16 @@ def load_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
     if missing: raise CheckpointError(f"{path}: not a speedgpt checkpoint (or damaged): it holds no {', '.join(missing)}")
     return state
 
-def check_resumable(path, cfg: Config):
-    """Before anything is built or compiled: `path` is a checkpoint of this model. Reads only its header and config
-    (memory-mapped); the fields of the model config that differ are listed."""
-    saved = Config.from_dict(load_checkpoint(path, mmap=True)["config"]).model
+def check_resumable(path, cfg: Config, world_size: int = 1):
+    """Before anything is built or compiled: `path` is a checkpoint of this model, saved by as many processes. Reads only
+    its header and config (memory-mapped); the fields of the model config that differ are listed."""
+    state = load_checkpoint(path, mmap=True)
+    ranks = len(state["optimizer"]) if isinstance(state["optimizer"], list) else 1
+    if ranks != world_size:
+        raise CheckpointError(f"{path} was saved by a run of {ranks} process(es) and this run has {world_size}: each holds "
+                              f"its own shard of the optimizer state, so resume with the same number "
+                              f"(torchrun --nproc_per_node={ranks}, or python -m for 1)")
+    saved = Config.from_dict(state["config"]).model
     diff = [f"model.{f.name} {getattr(saved, f.name)!r} there, {getattr(cfg.model, f.name)!r} here"
             for f in dataclasses.fields(cfg.model) if getattr(saved, f.name) != getattr(cfg.model, f.name)]
     if diff:
@@ -336,7 +351,7 @@ def stop_requests(on_signal):
 class Trainer:
     def __init__(self, cfg: Config, env: DistEnv | None = None, log: RunLog | None = None):
         self.cfg, self.env = cfg, env or init_distributed(cfg)
-        if cfg.run.resume: check_resumable(cfg.run.resume, cfg)   # a bad --resume fails now, not after the warm-up
+        if cfg.run.resume: check_resumable(cfg.run.resume, cfg, self.env.world_size)   # a bad --resume fails now, not after the warm-up
         self.log = log or RunLog(cfg, self.env)
         self.raw_model = build_model(cfg, self.env)
         self.model = self.raw_model
@@ -445,7 +460,12 @@ class Trainer:
     # -- resume and checkpoints ------------------------------------------------------
     def resume(self, path):
         state = load_checkpoint(path, map_location=self.env.device)
-        self.raw_model.load_state_dict(state["model"]); self.opt.load_state_dict(state["optimizer"])
+        states = state["optimizer"] if isinstance(state["optimizer"], list) else [state["optimizer"]]
+        if len(states) != self.env.world_size:
+            raise CheckpointError(f"{path} was saved by a run of {len(states)} process(es) and this run has "
+                                  f"{self.env.world_size}: each holds its own shard of the optimizer state, so resume with "
+                                  f"the same number (torchrun --nproc_per_node={len(states)}, or python -m for 1)")
+        self.raw_model.load_state_dict(state["model"]); self.opt.load_state_dict(states[self.env.rank])
         self.loader.load_state_dict(state["loader"]); torch.set_rng_state(state["rng"].cpu())
         self.step, self.train_time_s = state["step"], state["train_time_s"]
         # YaRN state is a function of the step: replay the window changes up to here
@@ -453,10 +473,21 @@ class Trainer:
         self.log.rewind_metrics(self.step)
         self.log.print(f"resumed from {path} at step {self.step}")
 
+    def optimizer_states(self) -> list | None:
+        """Every rank's optimizer state in rank order, on rank 0; None on the others. Under torchrun every rank must
+        call it (a gather): the sharded NorMuon/Adam state of rank r lives only on rank r."""
+        mine = self.opt.state_dict()
+        if not self.env.distributed: return [mine]
+        gathered = [None] * self.env.world_size if self.env.is_main else None
+        dist.gather_object(to_cpu(mine), gathered, dst=0)
+        return gathered
+
     def checkpoint(self, name: str):
-        if not (self.cfg.run.save_checkpoint and self.env.is_main): return
+        if not self.cfg.run.save_checkpoint: return
+        states = self.optimizer_states()
+        if not self.env.is_main: return
         self._check_weights()
-        self.last_checkpoint = save_checkpoint(self.log.dir / "checkpoints" / name, self)
+        self.last_checkpoint = save_checkpoint(self.log.dir / "checkpoints" / name, self, states)
         if name.startswith("step"): self._prune_checkpoints()
 
     def _prune_checkpoints(self):
@@ -486,7 +517,8 @@ class Trainer:
     def _interrupt(self):
         "Save where we are and stop: the message says how to continue."
         path = self.log.dir / "checkpoints" / f"step{self.step:06d}.pt"
-        if self.env.is_main: self._check_weights(); self.last_checkpoint = save_checkpoint(path, self)
+        states = self.optimizer_states()
+        if self.env.is_main: self._check_weights(); self.last_checkpoint = save_checkpoint(path, self, states)
         msg = (f"interrupted at step {self.step}: checkpoint saved to {path}; resume with: "
                f"python -m speedgpt.train --config {self.log.dir / 'config.json'} --resume {path}")
         self.log.print(msg, console=False)
