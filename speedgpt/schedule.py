@@ -115,9 +115,7 @@ def mtp_weights(step: int, s: ScheduleConfig) -> tuple[float, ...]:
 def prefix_weight(step: int, s: ScheduleConfig) -> float:
     "Weight of the prefix-token loss at `step` (used when model.prefix_loss)."
     _check_step(step, s)
-    N, n = s.num_scheduled_steps, len(s.prefix_weights)
-    if step >= N: return float(s.prefix_weights[-1][1])
-    phase, progress = phase_and_progress(step, n, s)
+    phase, progress = phase_and_progress(step, len(s.prefix_weights), s)   # extension: the last phase, done
     start, end = s.prefix_weights[phase]
     return float(start + (end - start) * progress)
 

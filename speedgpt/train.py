@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import Config, ConfigError, parse_args, preset
+from .config import Config, ConfigError, config_differences, parse_args, preset
 from .data import (ShardError, DataExhausted, check_shards, find_shards, TrainLoader, val_batches, data_capacity,
                            shortfall_cause, _shard_header)
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
@@ -297,8 +297,8 @@ def check_resumable(path, cfg: Config, world_size: int = 1):
                               f"its own shard of the optimizer state, so resume with the same number "
                               f"(torchrun --nproc_per_node={ranks}, or python -m for 1)")
     saved = Config.from_dict(state["config"]).model
-    diff = [f"model.{f.name} {getattr(saved, f.name)!r} there, {getattr(cfg.model, f.name)!r} here"
-            for f in dataclasses.fields(cfg.model) if getattr(saved, f.name) != getattr(cfg.model, f.name)]
+    diff = [f"{key} {there} there, {here} here" for key, there, here in
+            config_differences(dataclasses.replace(cfg, model=saved), cfg) if key.startswith("model.")]
     if diff:
         raise CheckpointError(f"{path} is a checkpoint of another model: {'; '.join(diff)}. Resume with the config it was "
                               f"trained with (--config {Path(path).parent.parent / 'config.json'} --resume {path}) or start "
@@ -399,7 +399,8 @@ class Trainer:
         fwd = ForwardArgs(mtp_weights=torch.tensor(s.mtp_weights, device=self.env.device, dtype=torch.float32),
                           window_short_blocks=s.window_short, window_long_blocks=s.window_long,
                           max_seqlen=s.max_doc_len,
-                          prefix_weight=torch.tensor([s.prefix_weight], device=self.env.device, dtype=torch.float32))
+                          prefix_weight=torch.tensor([s.prefix_weight], device=self.env.device, dtype=torch.float32)
+                          if self.cfg.model.prefix_loss else 0.0)
         loss_sum = torch.zeros((), device=self.env.device)
         for micro in range(self.env.grad_accum):
             try: batch = self.loader.next_batch(n, s.max_doc_len)
