@@ -73,6 +73,12 @@ class ModelConfig:
     bigram_sign_rows: int = setting(0, "sign trick: rows of the fixed random ±1 table that multiplies the bigram embedding (record #89: 8192); 0 = off")
     bigram_dim: int = setting(0, "width of the bigram embedding, added to the first bigram_dim channels (record #83: 192); 0 = model_dim")
     prefix_loss: bool = setting(False, "prefix-token loss (record #88): each row also predicts the longest token that is a proper byte prefix of its next token, weighted by schedule.prefix_weights")
+    architecture: str = setting("record64", "record64: the GPT of 04_model | record89: the frontier GPT of 04b_frontier (record #89's layout: per-sublayer lambdas, MUDD, DC-MHA)")
+    mudd: bool = setting(False, "record89 architecture: MUDD dense connections (record #81), per-token mixes of saved layer outputs into the last layer and the final stream")
+    mudd_gates: bool = setting(False, "record89 architecture: XSA strengths, attention gates and x0/bigram mixes come per token from two small MUDD-gate MLPs (record #85); off: learned constants")
+    dc_layers: tuple = setting((), "dynamically composable post-attention, DC-MHA (record #85), on these layers (record #89: (10,)); record89 architecture only")
+    dc_window: int = setting(112, "DC-MHA recombines the heads' attention over the last dc_window keys (at most 128)")
+    fp8_mlp: bool = setting(False, "MLP forward in FP8 (records #84, #89): up-projection with per-tensor scales, down-projection with delayed scaling; backward in bf16; record89 architecture only")
 
     @property
     def padded_vocab_size(self) -> int: return next_multiple(self.vocab_size, 128)
@@ -331,6 +337,16 @@ def _validate_model(m: ModelConfig):
     for name in ("fp8_x_scale", "fp8_w_scale", "fp8_grad_scale"):
         _number_in(f"model.{name}", getattr(m, name), 0, open_low=True)
     _one_of("model.attention_backend", m.attention_backend, ("auto", "varlen", "fa3", "flex", "sdpa"))
+    _one_of("model.architecture", m.architecture, ("record64", "record89"))
+    _check_layers(m, "dc_layers")
+    _int_in("model.dc_window", m.dc_window, 1, 128, " (the DC-MHA correction looks back at most 128 keys)")
+    if m.architecture == "record64":
+        for name, on in (("mudd", m.mudd), ("mudd_gates", m.mudd_gates), ("dc_layers", bool(m.dc_layers)), ("fp8_mlp", m.fp8_mlp)):
+            _check(not on, f"model.{name}", getattr(m, name),
+                   "off with architecture='record64': only the record89 architecture (04b_frontier) implements it; "
+                   "set --architecture record89 or use --preset record89")
+    _check(not (set(m.dc_layers) & (set(m.attn_skip_layers) | set(m.paired_head_layers))), "model.dc_layers", m.dc_layers,
+           f"layers with attention and without paired heads (attn_skip_layers={m.attn_skip_layers}, paired_head_layers={m.paired_head_layers})")
     _check_layers(m, "xsa_layers")
     _check(not (set(m.xsa_layers) & set(m.attn_skip_layers)), "model.xsa_layers", m.xsa_layers,
            f"XSA edits a layer's attention output, so these layers need attention (attn_skip_layers={m.attn_skip_layers})")
