@@ -15,7 +15,7 @@ from .config import Config, ConfigError, ModelConfig, PRESETS, preset
 from .data import write_shard
 from .model import layer_plan
 from .schedule import phase_and_progress, schedule_at, untie_step
-from .train import Trainer, init_distributed, count_compiled_graphs, run_cli, _in_notebook
+from .train import Trainer, init_distributed, count_compiled_graphs, compile_breakdown, format_compile_breakdown, run_cli, _in_notebook
 
 # %% auto #0
 __all__ = ['OPTIMIZER_RANGE', 'SPEEDGPT_KERNELS', 'ATTENTION_KERNELS', 'MATMUL_KERNELS', 'KERNEL_GROUPS', 'matmul_weights',
@@ -279,17 +279,20 @@ def bench_phase(trainer, phase: Phase, steps: int, warmup: int, peak_flops: floa
     return row
 
 # %% ../nbs/09_benchmark.ipynb #09benchmark-034
-def bench_config(cfg: Config, folder, device: str) -> Config:
-    "`cfg` reading the synthetic corpus in `folder`, logging there, without checkpoints, samples or validation."
+def bench_config(cfg: Config, folder, device: str, full_warmup: bool = False) -> Config:
+    """`cfg` reading the synthetic corpus in `folder`, logging there, without checkpoints, samples or validation; with
+    `full_warmup` the trainer's warm-up covers the whole schedule, as a training run's does."""
     r = dataclasses.replace(cfg.run, out_dir=str(folder), run_id="bench", save_checkpoint=False, sample_tokens=0,
-                            warmup=False, val_every=0, max_steps=1, device=device)
+                            warmup=full_warmup, val_every=0, max_steps=0 if full_warmup else 1, device=device)
     d = dataclasses.replace(cfg.data, corpus=str(Path(folder) / "data"), train_pattern="synthetic_train_*.bin",
                             val_pattern="synthetic_val_*.bin", epochs=1000)
     return dataclasses.replace(cfg, run=r, data=d).validate()
 
 def run_benchmark(cfg: Config, phases: list[int] | None = None, *, steps: int = 20, warmup: int = 3, profile: bool = False,
-                  peak_flops: float | None = None, mean_doc_len: float = 600.0, device: str = "cuda", log=print) -> dict:
-    "Time the phases (indices into `phase_table(cfg)`, default all) of `cfg` on `device`; returns the results as a dict."
+                  peak_flops: float | None = None, mean_doc_len: float = 600.0, device: str = "cuda", full_warmup: bool = False,
+                  log=print) -> dict:
+    """Time the phases (indices into `phase_table(cfg)`, default all) of `cfg` on `device`; returns the results as a dict.
+    `full_warmup`: first run the training warm-up over the whole schedule and time it (then the phases compile nothing)."""
     table = phase_table(cfg)
     chosen = [table[i] for i in (range(len(table)) if phases is None else phases)]
     dev = torch.device(device)
@@ -307,18 +310,23 @@ def run_benchmark(cfg: Config, phases: list[int] | None = None, *, steps: int = 
         biggest = max(p.batch_tokens for p in chosen)
         synthetic_corpus(Path(tmp) / "data", min(max(4 * biggest, 1 << 20), 1 << 24), mean_doc_len=mean_doc_len,
                          vocab_size=cfg.model.vocab_size, bos_id=cfg.data.bos_id, seed=cfg.run.seed)
-        bcfg = bench_config(cfg, tmp, device)
+        bcfg = bench_config(cfg, tmp, device, full_warmup)
         env = init_distributed(bcfg)
         if env.distributed: raise ConfigError("the benchmark runs in one process: start it with python, not torchrun")
         trainer = Trainer(bcfg, env)
         try:
             trainer.compile()
+            results.update(compile_mode=cfg.run.compile_mode, compile_cache_dir=cfg.run.compile_cache_dir)
+            if full_warmup:
+                trainer.warmup()
+                results.update(warmup_s=trainer.compile_s, warmup_graphs=trainer.num_graphs)
             results["parameters"] = sum(p.numel() for p in trainer.raw_model.parameters())
             results["grad_accum"] = env.grad_accum
             for p in chosen:
                 log(f"phase {p.name}: steps from {p.middle}, {p.batch_tokens:,} tokens/step "
                     f"({env.grad_accum} micro-steps), windows {p.window_short},{p.window_long}", )
                 results["phases"].append(bench_phase(trainer, p, steps, warmup, peak_flops, profile))
+            results["compile_breakdown"] = compile_breakdown()
         finally:
             trainer.loader.close(); trainer.log.close()
     return results
@@ -344,6 +352,10 @@ def format_results(res: dict) -> str:
         lines.append(f"{r['phase']:>9} {r['steps']:>11} {r['batch_tokens']:>11,} {'{},{}'.format(*r['windows']):>5} "
                      f"{r['ms_per_step']:8.1f} {r['tokens_per_s']:>10,.0f} {r['flops_per_token'] / 1e9:9.3f} "
                      f"{r['ceiling_ms']:8.1f} {r['mfu']:6.1%} {r['compile_s']:7.0f}s {r['new_graphs']:>6} {mem:>8}")
+    if "warmup_s" in res:
+        lines.append(f"training warm-up over the whole schedule ({res['compile_mode']} compile): {res['warmup_s']:.0f} s, "
+                     f"{res['warmup_graphs']} graphs")
+    if res.get("compile_breakdown"): lines.append("compiling, whole process: " + format_compile_breakdown(res["compile_breakdown"]))
     lines.append("ceiling: ms/step at 100% MFU; GFLOP/tok: 6 N_matmul + attention over the timed batches' documents "
                  f"(mean length {res['phases'][0]['mean_doc_len']:.0f} tokens)" if res["phases"] else "no phases")
     for r in res["phases"]:
@@ -377,14 +389,20 @@ def parse_bench_args(argv) -> dict:
     ap.add_argument("--profile", action="store_true", help="profile one more step per phase")
     ap.add_argument("--mean_doc_len", type=float, default=600.0, help="mean document length of the synthetic data")
     ap.add_argument("--json", default="", help="where to write the results (default runs/bench-<preset>-<time>.json)")
+    ap.add_argument("--compile_mode", default="whole", choices=("whole", "regional"), help="run.compile_mode (default whole)")
+    ap.add_argument("--compile_cache_dir", default="", help="run.compile_cache_dir: inductor/Triton caches kept there")
+    ap.add_argument("--full_warmup", action="store_true", help="first time the training warm-up over the whole schedule")
     a = ap.parse_args(argv)
     cfg = preset(a.preset)
+    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, compile_mode=a.compile_mode,
+                                                           compile_cache_dir=a.compile_cache_dir)).validate()
     if a.steps < 1: raise ConfigError(f"--steps {a.steps}: at least 1 timed step per phase")
     if a.warmup < 1: raise ConfigError(f"--warmup {a.warmup}: at least 1 (the first step of a phase compiles)")
     if not 1 <= a.mean_doc_len: raise ConfigError(f"--mean_doc_len {a.mean_doc_len}: a length in tokens, >= 1")
     phases = parse_phases(a.phases, cfg) if a.phases else None
     path = a.json or f"runs/bench-{a.preset}-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
-    return dict(cfg=cfg, phases=phases, steps=a.steps, warmup=a.warmup, profile=a.profile, mean_doc_len=a.mean_doc_len, json=path)
+    return dict(cfg=cfg, phases=phases, steps=a.steps, warmup=a.warmup, profile=a.profile, mean_doc_len=a.mean_doc_len,
+                full_warmup=a.full_warmup, json=path)
 
 def bench(argv) -> dict:
     "The command: parse, check for CUDA, run, print the table, write the JSON."
@@ -393,7 +411,7 @@ def bench(argv) -> dict:
         raise NoDevice("no CUDA device is visible: python -m speedgpt.bench times training steps on a GPU "
                        "(the FLOPs formula and the phase table are in speedgpt.bench and run anywhere)")
     res = run_benchmark(args["cfg"], args["phases"], steps=args["steps"], warmup=args["warmup"], profile=args["profile"],
-                        mean_doc_len=args["mean_doc_len"])
+                        mean_doc_len=args["mean_doc_len"], full_warmup=args["full_warmup"])
     res["command"] = "python -m speedgpt.bench " + " ".join(argv)
     print(format_results(res))
     path = Path(args["json"]); path.parent.mkdir(parents=True, exist_ok=True)

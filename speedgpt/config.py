@@ -177,6 +177,9 @@ class RunConfig:
     sample_tokens: int = setting(64, "tokens of text sampled at the end (0 = none)")
     device: str = setting("auto", "auto | cuda | cpu")
     max_steps: int = setting(0, "stop early after this many steps (0 = the whole schedule)")
+    compile_mode: str = setting("whole", "whole: the model is one graph per shape | regional: each block is compiled on its own and blocks of the same kind share code (record64 architecture)")
+    compile_cache_dir: str = setting("", "folder for the inductor and Triton caches, kept between runs (default: torch's, under the system temp folder)")
+
 
 # %% ../nbs/00_config.ipynb #00config-012
 class ConfigError(ValueError):
@@ -438,6 +441,7 @@ def _validate_run(r: RunConfig, s: ScheduleConfig):
     _int_at_least("run.sample_tokens", r.sample_tokens, 0)
     _one_of("run.device", r.device, ("auto", "cuda", "cpu"))
     _int_in("run.max_steps", r.max_steps, 0, s.num_steps, f" (0 = the whole schedule of {s.num_steps} steps)")
+    _one_of("run.compile_mode", r.compile_mode, ("whole", "regional"))
 
 def validate(cfg: Config):
     "Raise `ConfigError` naming the first field that cannot work and what it allows."

@@ -22,13 +22,13 @@ from .schedule import (StepSchedule, schedule_at, window_transitions, untie_step
                                yarn_steps, yarn_update_at)
 
 # %% auto #0
-__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT', 'DistEnv',
-           'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep', 'max_positions',
-           'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics', 'plot_run', 'evaluate',
-           'CheckpointError', 'save_checkpoint', 'to_cpu', 'state_bytes', 'rotary_at_step', 'load_checkpoint',
-           'check_resumable', 'weights_fingerprint', 'ranks_identical', 'cpu_size_warning', 'TrainingDiverged',
-           'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
-           'count_compiled_graphs', 'train', 'run_cli', 'main']
+__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'COMPILE_PHASES', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT',
+           'DistEnv', 'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep',
+           'max_positions', 'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics',
+           'plot_run', 'evaluate', 'CheckpointError', 'save_checkpoint', 'to_cpu', 'state_bytes', 'rotary_at_step',
+           'load_checkpoint', 'check_resumable', 'weights_fingerprint', 'ranks_identical', 'cpu_size_warning',
+           'TrainingDiverged', 'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
+           'count_compiled_graphs', 'compile_breakdown', 'format_compile_breakdown', 'train', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #08train-005
 @dataclass
@@ -431,7 +431,19 @@ class Trainer:
         cfg = torch._dynamo.config
         cfg.recompile_limit = max(cfg.recompile_limit, 64)
         cfg.accumulated_recompile_limit = max(cfg.accumulated_recompile_limit, 512)
-        self.model = torch.compile(self.raw_model, dynamic=False, fullgraph=True)
+        if self.cfg.run.compile_cache_dir:   # a cache that outlives the temp folder: the next run compiles from it
+            cache = Path(self.cfg.run.compile_cache_dir).expanduser().resolve()
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache / "inductor")
+            os.environ["TRITON_CACHE_DIR"] = str(cache / "triton")
+        if self.cfg.run.compile_mode == "regional":
+            blocks = getattr(self.raw_model, "blocks", None)
+            if blocks is None:
+                raise ConfigError(f"run.compile_mode='regional' compiles the model's blocks one by one, and the "
+                                  f"{self.cfg.model.architecture} architecture has none: use --compile_mode whole")
+            for block in blocks: block.compile(dynamic=False, fullgraph=True)   # same code object: one cache for all blocks
+            self.model = self.raw_model
+        else:
+            self.model = torch.compile(self.raw_model, dynamic=False, fullgraph=True)
 
     def warmup(self):
         """Run the steps where shapes change (first steps, every batch/window/MTP transition, validation) that this run
@@ -456,7 +468,7 @@ class Trainer:
         self._sync()
         self.compile_s = time.perf_counter() - t0
         self.num_graphs = count_compiled_graphs()
-        self.log.print(f"compiled in {self.compile_s:.0f} s: {self.num_graphs} graphs")
+        self.log.print(f"compiled in {self.compile_s:.0f} s: {self.num_graphs} graphs; {format_compile_breakdown(compile_breakdown())}")
 
     # -- resume and checkpoints ------------------------------------------------------
     def resume(self, path):
@@ -638,6 +650,14 @@ class Trainer:
         self.log.print(msg)
         raise TrainingDiverged(msg)
 
+    def _compile_summary(self, rep: dict) -> str:
+        "The report's compile clause: the untimed warm-up, or what compiled inside the timed steps without one."
+        if not self.cfg.run.compile: return "not compiled (--compile false)"
+        b, graphs = rep["compile_breakdown"], rep["compiled_graphs"]
+        if self.cfg.run.warmup: return f"compile + warm-up {self.compile_s:,.0f} s, {graphs} graphs"
+        return (f"no warm-up: {b.get('total', 0):,.0f} s of compiling happened inside the timed steps, {graphs} graphs"
+                if b else f"no warm-up, {graphs} graphs")
+
     def report(self, val_loss) -> dict:
         cfg, env = self.cfg, self.env
         identical = ranks_identical(self.raw_model) if env.distributed else True
@@ -645,7 +665,8 @@ class Trainer:
         rep = dict(preset=cfg.run.preset, steps=self.step, final_val_loss=val_loss,
                    target_val_loss=cfg.run.target_val_loss,
                    reached_target=val_loss is not None and val_loss <= cfg.run.target_val_loss,
-                   train_time_s=self.train_time_s, compile_s=self.compile_s, compiled_graphs=self.num_graphs,
+                   train_time_s=self.train_time_s, compile_s=self.compile_s, compiled_graphs=count_compiled_graphs(),
+                   compile_breakdown=compile_breakdown(),
                    peak_memory_gib=peak, world_size=env.world_size, ranks_identical=identical, grad_accum=env.grad_accum,
                    device=torch.cuda.get_device_name() if env.device.type == "cuda" else "cpu",
                    run_dir=str(self.log.dir), checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None)
@@ -659,7 +680,7 @@ class Trainer:
             self.log.print(f"final val loss {val_loss:.4f} (target {cfg.run.target_val_loss}: "
                            f"{'reached' if rep['reached_target'] else 'not reached'}) after {self.step} steps")
             self.log.print(f"training time {self.train_time_s:,.1f} s (validation excluded, as the record counts) | "
-                           f"compile + warm-up {self.compile_s:,.0f} s, {self.num_graphs} graphs"
+                           + self._compile_summary(rep)
                            + (f" | peak memory {peak:.1f} GiB" if peak is not None else ""))
             if "sample" in rep: self.log.print("sample:", repr(rep["sample"]))
             self.log.print(f"run dir {self.log.dir}")
@@ -696,6 +717,40 @@ def count_compiled_graphs() -> int:
         return int(counters["stats"]["unique_graphs"])
     except Exception:
         return 0
+
+# torch's compile-time metrics (seconds per call, summed here) that say where compiling goes, outermost first
+COMPILE_PHASES = {
+    "dynamo_total":      "_compile.compile_inner",              # tracing a frame + the forward's backend compile
+    "bytecode_tracing":  "bytecode_tracing",                    # dynamo running the Python to capture the graph
+    "backend_forward":   "OutputGraph.call_user_compiler",      # AOT autograd + inductor for the forward graphs
+    "inductor_forward":  "compile_fx.<locals>.fw_compiler_base",
+    "inductor_backward": "compile_fx.<locals>.bw_compiler",     # at the first backward, outside dynamo_total
+    "lowering":          "GraphLowering.run",
+    "codegen":           "GraphLowering.codegen",
+    "kernel_compile_wait": "async_compile.wait",                # waiting for the parallel Triton/C++ compile workers
+    "autotune":          "CachingAutotuner.benchmark_all_configs",
+}
+
+def compile_breakdown() -> dict:
+    """Seconds spent compiling so far in this process, by phase (`COMPILE_PHASES`), plus `total` (dynamo + backward
+    compiles) and the inductor cache hits and misses; empty when nothing was compiled."""
+    try:
+        from torch._dynamo.utils import compilation_time_metrics, counters
+    except Exception:
+        return {}
+    out = {name: round(sum(compilation_time_metrics.get(key, [])), 2) for name, key in COMPILE_PHASES.items()}
+    if not any(out.values()): return {}
+    out["total"] = round(out["dynamo_total"] + out["inductor_backward"], 2)
+    inductor = counters.get("inductor", {})
+    out["fx_cache_hits"], out["fx_cache_misses"] = int(inductor.get("fxgraph_cache_hit", 0)), int(inductor.get("fxgraph_cache_miss", 0))
+    return out
+
+def format_compile_breakdown(b: dict) -> str:
+    "One line: total, then the phases that took at least a second, then the cache counts."
+    if not b: return "nothing compiled"
+    parts = [f"{k} {v:.0f} s" for k, v in b.items() if k in COMPILE_PHASES and k != "dynamo_total" and v >= 1]
+    return (f"compile {b['total']:.0f} s (" + ", ".join(parts) + f"); inductor cache {b['fx_cache_hits']} hits, "
+            f"{b['fx_cache_misses']} misses")
 
 # %% ../nbs/08_train.ipynb #08train-025
 def train(cfg: Config) -> dict:
