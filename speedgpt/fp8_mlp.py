@@ -26,8 +26,8 @@ def _check(ok: bool, message: str):
     if not ok: raise ValueError(message)
 
 # %% auto #0
-__all__ = ['E4M3', 'E4M3_MAX', 'SCALE_FLOOR', 'to_e4m3', 'amax_scale', 'fp8_matmul_supported', 'Fp8MlpState', 'fp8_mlp_forward',
-           'fp8_relu2_mlp', 'straight_through', 'fp8_relu2_mlp_reference']
+__all__ = ['E4M3', 'E4M3_MAX', 'SCALE_FLOOR', 'to_e4m3', 'amax_scale', 'fp8_matmul_supported', 'quantize_mlp_weights',
+           'Fp8MlpState', 'fp8_mlp_forward', 'fp8_relu2_mlp', 'straight_through', 'fp8_relu2_mlp_reference']
 
 # %% ../nbs/04a_fp8_mlp.ipynb #04a-006
 def fp8_matmul_supported(device) -> bool:
@@ -35,6 +35,17 @@ def fp8_matmul_supported(device) -> bool:
     device = torch.device(device)
     return (device.type == "cuda" and torch.cuda.is_available() and hasattr(torch, "_scaled_mm")
             and torch.cuda.get_device_capability(device) >= (8, 9))
+
+def quantize_mlp_weights(c_fc: Tensor, c_proj: Tensor, down_scales: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """FP8 copies of the MLP banks: c_fc (L, F, D) scaled by its own per-layer amax, c_proj (L, F, D) by down_scales (L,).
+    Returns up_scales (L,), up_f8 (L, F, D) and down_f8_t (L, D, F), the transposed copy of c_proj."""
+    up_scales = amax_scale(c_fc, dims=(1, 2))
+    up_f8 = to_e4m3(c_fc.float() / up_scales[:, None, None])
+    down_f8_t = to_e4m3(c_proj.float() / down_scales[:, None, None]).transpose(1, 2).contiguous()
+    return up_scales, up_f8, down_f8_t
+
+# on a GPU one fused pass per bank instead of half a dozen eager ones; compiled on first CUDA use
+_quantize_mlp_weights_cuda = torch.compile(quantize_mlp_weights, dynamic=False)
 
 class Fp8MlpState(nn.Module):
     """FP8 copies of every layer's MLP weights and the scales that carry over from one step to the next.
@@ -80,9 +91,9 @@ class Fp8MlpState(nn.Module):
     @torch.no_grad()
     def _quantize(self, c_fc: Tensor, c_proj: Tensor):
         "FP8 copies of the current weights: c_fc with its own amax, c_proj with `down_scales`."
-        self.up_scales.copy_(amax_scale(c_fc, dims=(1, 2)))
-        self.up_f8.copy_(to_e4m3(c_fc.float() / self.up_scales[:, None, None]))
-        self.down_f8_t.copy_(to_e4m3(c_proj.float() / self.down_scales[:, None, None]).transpose(1, 2))
+        quantize = _quantize_mlp_weights_cuda if c_fc.is_cuda else quantize_mlp_weights
+        for buffer, value in zip((self.up_scales, self.up_f8, self.down_f8_t), quantize(c_fc, c_proj, self.down_scales)):
+            buffer.copy_(value)
         self.refreshed, self.scaled_mm = True, fp8_matmul_supported(self.up_f8.device)
 
     @torch.no_grad()
@@ -151,7 +162,7 @@ def fp8_relu2_mlp(x: Tensor, c_fc: Tensor, c_proj: Tensor, state: Fp8MlpState, l
     _check(0 <= layer < state.num_layers, f"fp8_relu2_mlp: layer {layer} is outside the state's {state.num_layers} layers")
     _check(state.refreshed, "fp8_relu2_mlp: the state holds no FP8 weights yet; call "
            "state.refresh(c_fc_bank, c_proj_bank, bootstrap_down=True) before the first forward")
-    x2 = x.reshape(-1, D)
+    x2 = x.reshape(-1, D).contiguous()                     # (N, D) row-major, as _scaled_mm's first operand
     use_scaled_mm = (state.scaled_mm and not emulate and x2.is_cuda and x2.shape[0] % 16 == 0
                      and D % 16 == 0 and Fd % 16 == 0)
     y, post_amax = _Fp8ReLU2MLP.apply(x2, c_fc.to(x.dtype), c_proj.to(x.dtype), state.up_f8[layer],
