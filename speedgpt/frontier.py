@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_frontier.ipynb #04frontier-003
 from __future__ import annotations
-import math
+import contextlib, math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,12 +14,13 @@ from .attention import rms_norm, Rotary, CausalSelfAttention
 from .embeddings import token_embedding, BigramEmbedding, Smear
 from .data import gpt2_token_bytes, prefix_table
 from .model import GPT, ModelOps, reference_ops, init_mlp_bank
+from .fp8_mlp import Fp8MlpState, fp8_relu2_mlp
 
 # %% auto #0
 __all__ = ['RECORD89_LAYOUT', 'XSA_LAYERS', 'ATTN_GATE_LAYERS', 'DC_LAYER', 'SKIP_FROM', 'SKIP_TO', 'LATE_ATTN_SOURCE',
            'MUDD_DIM', 'MUDD_SCALE', 'LAST_MUDD_COEFS', 'FINAL_MUDD_COEFS', 'POST_GATE_LAYER', 'GATE_INIT',
-           'FRONTIER_FP32_LABELS', 'check_frontier_config', 'mudd_gate_lanes', 'mudd_gate_bias_init', 'unpack_gate',
-           'mudd_bias_init', 'mudd_mlp', 'value_embedding_gate', 'FrontierGPT']
+           'FRONTIER_FP32_LABELS', 'check_frontier_config', 'value_embedding_gate', 'mudd_bias_init', 'mudd_mlp',
+           'mudd_gate_lanes', 'mudd_gate_bias_init', 'unpack_gate', 'FrontierGPT']
 
 # %% ../nbs/04b_frontier.ipynb #04frontier-005
 # record #89's fixed layer layout, in ModelConfig's terms (FrontierGPT checks a config against it)
@@ -52,6 +53,35 @@ def check_frontier_config(cfg: ModelConfig):
     if cfg.gate_dim % 2:
         raise ValueError(f"model.gate_dim={cfg.gate_dim} must be even: the value-embedding gate reads gate_dim/2 channels "
                          "of the stream and gate_dim/2 of the value embedding")
+
+# %% ../nbs/04b_frontier.ipynb #04frontier-040
+def value_embedding_gate(x_normed: Tensor, ve: Tensor, w: Tensor) -> Tensor:
+    "Record #89's VE gate 2*sigmoid(w [x[:g/2], ve[:g/2]]): x_normed, ve (T, D), w (H, g) -> (T, H, 1)."
+    half = w.size(-1) // 2
+    gate_in = torch.cat([x_normed[..., :half], ve[..., :half].type_as(x_normed)], dim=-1)   # (T, g)
+    return 2 * torch.sigmoid(F.linear(gate_in, w.type_as(x_normed)))[..., None]
+
+# %% ../nbs/04b_frontier.ipynb #04frontier-030
+def mudd_bias_init(resid_init: float = 1.1, scale: float = MUDD_SCALE) -> Tensor:
+    """(2, 14) MUDD biases, pre-scaled (coefficient = bias * scale at init). Row 0, the last layer: 0-2 value mix
+    (s0, h7, x), 3-5 residual mix (s0, h7, x), 6-7 value-embedding gate of each half of the heads, 8-9 attention
+    residual/output scale, 10 s0 injection, 11 bigram, 12-13 MLP residual/output scale. Row 1, after the loop:
+    0-4 weights of (s0, h7, h9, ve0, h3); the backout of h7 (-0.5) lives in lane 1's bias."""
+    bias = torch.zeros(2, LAST_MUDD_COEFS)
+    bias[0, 6:8] = 2.0 / scale                         # value-embedding gate: 2, the top of 2*sigmoid
+    bias[0, 8] = resid_init ** 0.5 / scale             # per-sublayer residual scale, as on the other layers
+    bias[0, 9] = 1.0 / scale
+    bias[0, 11] = 0.05 / scale                         # bigram injection, as the gates give elsewhere
+    bias[0, 12] = resid_init ** 0.5 / scale
+    bias[0, 13] = 1.0 / scale
+    bias[1, 1] = -0.5 / scale                          # the old backout: x - 0.5 h7
+    return bias
+
+def mudd_mlp(x: Tensor, w1: Tensor, w2: Tensor, b2: Tensor, scale: Tensor | float) -> Tensor:
+    "Per-token coefficients (T, n) = (gelu(x w1^T) w2^T + b2) * scale; x (T, D), w1 (64, D), w2 (n, 64), b2 (n,)."
+    hidden = F.gelu(F.linear(x, w1.type_as(x)))                                   # (T, 64)
+    scale = scale.type_as(x) if torch.is_tensor(scale) else scale
+    return (F.linear(hidden, w2.type_as(x)) + b2.type_as(x)) * scale
 
 # %% ../nbs/04b_frontier.ipynb #04frontier-020
 def mudd_gate_lanes(num_heads: int = 6) -> dict:
@@ -86,35 +116,6 @@ def unpack_gate(values: Tensor, lanes: list) -> dict:
     "Split gate values (..., width) into {(kind, layer): (..., lane width)}."
     return {(kind, layer): values[..., start:stop] for kind, layer, start, stop in lanes}
 
-# %% ../nbs/04b_frontier.ipynb #04frontier-030
-def mudd_bias_init(resid_init: float = 1.1, scale: float = MUDD_SCALE) -> Tensor:
-    """(2, 14) MUDD biases, pre-scaled (coefficient = bias * scale at init). Row 0, the last layer: 0-2 value mix
-    (s0, h7, x), 3-5 residual mix (s0, h7, x), 6-7 value-embedding gate of each half of the heads, 8-9 attention
-    residual/output scale, 10 s0 injection, 11 bigram, 12-13 MLP residual/output scale. Row 1, after the loop:
-    0-4 weights of (s0, h7, h9, ve0, h3); the backout of h7 (-0.5) lives in lane 1's bias."""
-    bias = torch.zeros(2, LAST_MUDD_COEFS)
-    bias[0, 6:8] = 2.0 / scale                         # value-embedding gate: 2, the top of 2*sigmoid
-    bias[0, 8] = resid_init ** 0.5 / scale             # per-sublayer residual scale, as on the other layers
-    bias[0, 9] = 1.0 / scale
-    bias[0, 11] = 0.05 / scale                         # bigram injection, as the gates give elsewhere
-    bias[0, 12] = resid_init ** 0.5 / scale
-    bias[0, 13] = 1.0 / scale
-    bias[1, 1] = -0.5 / scale                          # the old backout: x - 0.5 h7
-    return bias
-
-def mudd_mlp(x: Tensor, w1: Tensor, w2: Tensor, b2: Tensor, scale: Tensor | float) -> Tensor:
-    "Per-token coefficients (T, n) = (gelu(x w1^T) w2^T + b2) * scale; x (T, D), w1 (64, D), w2 (n, 64), b2 (n,)."
-    hidden = F.gelu(F.linear(x, w1.type_as(x)))                                   # (T, 64)
-    scale = scale.type_as(x) if torch.is_tensor(scale) else scale
-    return (F.linear(hidden, w2.type_as(x)) + b2.type_as(x)) * scale
-
-# %% ../nbs/04b_frontier.ipynb #04frontier-040
-def value_embedding_gate(x_normed: Tensor, ve: Tensor, w: Tensor) -> Tensor:
-    "Record #89's VE gate 2*sigmoid(w [x[:g/2], ve[:g/2]]): x_normed, ve (T, D), w (H, g) -> (T, H, 1)."
-    half = w.size(-1) // 2
-    gate_in = torch.cat([x_normed[..., :half], ve[..., :half].type_as(x_normed)], dim=-1)   # (T, g)
-    return 2 * torch.sigmoid(F.linear(gate_in, w.type_as(x_normed)))[..., None]
-
 # %% ../nbs/04b_frontier.ipynb #04frontier-050
 # kept in float32 when the rest goes to bf16, as record #89 keeps them
 FRONTIER_FP32_LABELS = ("scalars", "post_lambdas", "resid_lambdas", "mudd_gate_scale", "gate_constants")
@@ -145,8 +146,10 @@ class FrontierGPT(nn.Module):
         self.mlp_bank.label = "mlp_bank"
         self.attn = nn.ModuleList(CausalSelfAttention(cfg, i) for i in self.attn_layers)   # no weights of their own
         rotary = dict(base=cfg.rope_base, window_block_tokens=cfg.window_block_tokens, attn_scale=cfg.attn_scale)
-        self.rotary = Rotary(Dh, max_seq_len, paired=False, **rotary)
-        self.rotary_paired = Rotary(Dh, max_seq_len, paired=True, **rotary)
+        on_meta = torch.empty(0).device.type == "meta"                          # shapes only: tables still need values
+        with torch.device("cpu") if on_meta else contextlib.nullcontext():
+            self.rotary = Rotary(Dh, max_seq_len, paired=False, **rotary)
+            self.rotary_paired = Rotary(Dh, max_seq_len, paired=True, **rotary)
         # -- head, stored (D, V) --
         self.lm_head = self._param(torch.empty(D, V), "lm_head")
         # -- per-sublayer scales (column 0: attention, 1: MLP) and the scalars --
@@ -176,8 +179,9 @@ class FrontierGPT(nn.Module):
         # -- FP8 MLP (records #84, #89): FP8 copies of the MLP weights, refreshed after every optimizer step --
         self.fp8_state = None
         if cfg.fp8_mlp:
-            from speedgpt.fp8_mlp import Fp8MlpState
             self.fp8_state = Fp8MlpState(L, cfg.mlp_dim, D)
+            # after loading weights: FP8 copies from them with the loaded scales (the delayed scales stay as saved)
+            self.register_load_state_dict_post_hook(lambda module, keys: module._requantize_fp8())
         self.reset_parameters()
 
     _param = staticmethod(GPT._param)
@@ -236,6 +240,10 @@ class FrontierGPT(nn.Module):
         if self.fp8_state is not None:
             self.fp8_state.refresh(self.mlp_bank[:, 0], self.mlp_bank[:, 1], bootstrap_down=bootstrap_down)
 
+    @torch.no_grad()
+    def _requantize_fp8(self):
+        if self.fp8_state is not None: self.fp8_state.requantize(self.mlp_bank[:, 0], self.mlp_bank[:, 1])
+
     def after_optimizer_step(self, step: int):
         "Call after every optimizer step: FP8 weight refresh, the down projection's scale bootstrapped for the first 16 steps."
         self.refresh_fp8(bootstrap_down=step < 16)
@@ -257,7 +265,6 @@ class FrontierGPT(nn.Module):
 
     def _mlp(self, x: Tensor, layer: int, c_fc: Tensor, c_proj: Tensor) -> Tensor:
         if self.fp8_state is not None and self.training:
-            from speedgpt.fp8_mlp import fp8_relu2_mlp
             return fp8_relu2_mlp(x, c_fc, c_proj, self.fp8_state, layer)
         return self.ops.mlp(x, c_fc, c_proj)
 
