@@ -12,10 +12,11 @@ from torch import Tensor
 from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['BACKENDS', 'rms_norm', 'rope_frequencies', 'Rotary', 'yarn_frequencies', 'yarn_attn_scale', 'document_ids',
-           'attention_mask', 'check_cu_seqlens', 'random_cu_seqlens', 'attention_reference', 'flex_block_mask',
-           'backend_problem', 'resolve_backend', 'attention', 'time_attention_backends', 'pair_heads', 'unpair_heads',
-           'xsa_reference', 'exclusive_self_attention', 'shift_stationary_keys', 'CausalSelfAttention']
+__all__ = ['BACKENDS', 'DC_BLOCK', 'rms_norm', 'rope_frequencies', 'Rotary', 'yarn_frequencies', 'yarn_attn_scale',
+           'document_ids', 'attention_mask', 'check_cu_seqlens', 'random_cu_seqlens', 'attention_reference',
+           'flex_block_mask', 'backend_problem', 'resolve_backend', 'attention', 'time_attention_backends',
+           'pair_heads', 'unpair_heads', 'xsa_reference', 'exclusive_self_attention', 'dc_post_weights',
+           'dc_post_correction_reference', 'dc_post_correction', 'shift_stationary_keys', 'CausalSelfAttention']
 
 # %% ../nbs/02_attention.ipynb #02attention-008
 def rms_norm(x: Tensor) -> Tensor:
@@ -344,6 +345,71 @@ def exclusive_self_attention(y: Tensor, v: Tensor, alpha: Tensor) -> Tensor:
     coef = (y * v).sum(-1, keepdim=True) / v.square().sum(-1, keepdim=True).clamp_min(1e-8)   # (T, H, 1)
     return y - share * coef * v
 
+# %% ../nbs/02_attention.ipynb #02attention-056m
+DC_BLOCK = 128                                                                    # queries per block of the fast DC path
+
+def dc_post_weights(w1_raw: Tensor, w2_raw: Tensor) -> tuple[Tensor, Tensor]:
+    "DC-MHA weights from the raw gate outputs (T, H): w1 RMS-normalised over the heads (eps 1e-6, float32, back to w1's dtype), w2 as is."
+    if w1_raw.shape != w2_raw.shape or w1_raw.ndim != 2:
+        raise ValueError(f"w1 and w2 must both be (T, H), got {tuple(w1_raw.shape)} and {tuple(w2_raw.shape)}")
+    w1 = F.rms_norm(w1_raw.float(), (w1_raw.size(-1),), eps=1e-6).to(w1_raw.dtype)
+    return w1, w2_raw
+
+def _check_dc_inputs(q, k, v, w1, w2, window, max_window=None):
+    if q.ndim != 3 or k.shape != q.shape or v.shape != q.shape:
+        raise ValueError(f"q, k, v must all be (T, H, D); got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if w1.shape != q.shape[:2] or w2.shape != q.shape[:2]:
+        raise ValueError(f"w1 and w2 must be (T, H)={tuple(q.shape[:2])}, got {tuple(w1.shape)} and {tuple(w2.shape)}")
+    if window < 1 or (max_window is not None and window > max_window):
+        raise ValueError(f"DC window={window} must be in 1..{max_window or 'T'} keys "
+                         f"(the fast path's blocks of {DC_BLOCK} queries see {DC_BLOCK} keys back)")
+
+def dc_post_correction_reference(q: Tensor, k: Tensor, v: Tensor, w1: Tensor, w2: Tensor, cu_seqlens: Tensor,
+                                 scale: float, window: int = 112) -> Tensor:
+    "DC-MHA post-only correction from its definition, dense per document; float32 math (float64 for float64). (T, H, D) in q's dtype."
+    _check_dc_inputs(q, k, v, w1, w2, window)
+    compute = torch.float64 if q.dtype == torch.float64 else torch.float32
+    bounds = cu_seqlens.tolist()
+    pieces = []
+    for start, end in zip(bounds, bounds[1:]):
+        if end == start: continue                                                 # empty document: no token
+        qd, kd, vd = (x[start:end].to(compute) for x in (q, k, v))                # (L, H, D)
+        L = end - start
+        offset = torch.arange(L, device=q.device)[:, None] - torch.arange(L, device=q.device)[None]   # t - s
+        allowed = (offset >= 0) & (offset < window)                               # keys s in [t - W + 1, t]
+        scores = torch.einsum("thd,shd->hts", qd, kd) * scale
+        probs = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)       # one softmax per head (H, L, L)
+        mix = torch.einsum("hts,th->ts", probs, w1[start:end].to(compute))        # heads combined per query (L, L)
+        pieces.append(w2[start:end].to(compute)[..., None] * torch.einsum("ts,shd->thd", mix, vd))
+    return torch.cat(pieces).to(q.dtype)
+
+def _blocks(x: Tensor, num_blocks: int) -> Tensor:
+    "(T, ...) → (num_blocks + 1, DC_BLOCK, ...): one block of zeros in front, zeros after T up to whole blocks."
+    pad = (num_blocks * DC_BLOCK - x.size(0))
+    return F.pad(x, (0, 0) * (x.ndim - 1) + (DC_BLOCK, pad)).view(num_blocks + 1, DC_BLOCK, *x.shape[1:])
+
+def dc_post_correction(q: Tensor, k: Tensor, v: Tensor, w1: Tensor, w2: Tensor, cu_seqlens: Tensor,
+                       scale: float, window: int = 112) -> Tensor:
+    "DC-MHA post-only correction in blocks of 128 queries × 256 keys: O(T·256·H) memory, plain torch (compiles, autograd). (T, H, D)."
+    _check_dc_inputs(q, k, v, w1, w2, window, max_window=DC_BLOCK)
+    T, H, D = q.shape
+    n = -(-T // DC_BLOCK)                                                         # blocks of queries
+    compute = torch.float64 if q.dtype == torch.float64 else torch.float32
+    doc = F.pad(document_ids(cu_seqlens, T), (DC_BLOCK, n * DC_BLOCK - T), value=-1).view(n + 1, DC_BLOCK)   # -1: padding
+    def with_previous(x): return torch.cat([x[:-1], x[1:]], dim=1)                # block b's keys: blocks b-1 and b
+    queries = _blocks(q.to(compute), n)[1:]                                       # (n, 128, H, D)
+    keys, values = (with_previous(_blocks(x.to(compute), n)) for x in (k, v))     # (n, 256, H, D)
+    # query r of block b is token 128b + r, key c is token 128(b-1) + c: t - s = 128 + r - c, the same in every block
+    offset = DC_BLOCK + torch.arange(DC_BLOCK, device=q.device)[:, None] - torch.arange(2 * DC_BLOCK, device=q.device)[None]
+    allowed = (offset >= 0) & (offset < window) & (doc[1:, :, None] == with_previous(doc)[:, None, :])   # (n, 128, 256)
+    scores = torch.einsum("nthd,nshd->nhts", queries, keys) * scale               # (n, H, 128, 256)
+    probs = scores.masked_fill(~allowed[:, None], float("-inf")).softmax(dim=-1)  # every row holds its own token: no empty row
+    mix = torch.einsum("nhts,nth->nts", probs, _blocks(w1.to(compute), n)[1:])    # (n, 128, 256)
+    read = torch.bmm(mix, values.flatten(2)).view(n, DC_BLOCK, H, D)              # Σ_s mix(t, s) v_h(s) for every head at once
+    correction = _blocks(w2.to(compute), n)[1:, ..., None] * read                 # (n, 128, H, D)
+    return correction.reshape(n * DC_BLOCK, H, D)[:T].to(q.dtype)
+
+
 # %% ../nbs/02_attention.ipynb #02attention-058
 def shift_stationary_keys(k: Tensor) -> Tensor:
     "Key offset: the second (non-rotated) half of each key, (T, H, D), comes from the previous token; token 0 keeps its own."
@@ -375,7 +441,8 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: Tensor, qkvo_w: Tensor, *, rotary: Rotary, cu_seqlens: Tensor, max_seqlen: int,
                 window_tokens: int | None, lambdas: Tensor, ve: Tensor | None = None,
                 ve_gate_w: Tensor | None = None, attn_gate_w: Tensor | None = None,
-                xsa_alpha: Tensor | None = None) -> Tensor:
+                xsa_alpha: Tensor | None = None, attn_gate_values: Tensor | None = None,
+                dc_weights: tuple[Tensor, Tensor] | None = None, dc_window: int = 112) -> Tensor:
         D, H, Dh = self.dim, self.num_heads, self.head_dim
         if x.ndim != 3 or x.size(0) != 1 or x.size(2) != D:
             raise ValueError(f"x must be one packed sequence (1, T, {D}), got {tuple(x.shape)}")
@@ -384,6 +451,16 @@ class CausalSelfAttention(nn.Module):
             raise ValueError(f"layer {self.layer} {'is' if self.paired else 'is not'} a paired-head layer: pass the Rotary built with paired={self.paired}")
         x = x[0]
         T = x.size(0)
+        if attn_gate_w is not None and attn_gate_values is not None:
+            raise ValueError("pass either attn_gate_w (a sigmoid gate read from x) or attn_gate_values (gates computed outside), not both")
+        if attn_gate_values is not None and attn_gate_values.shape != (T, H):
+            raise ValueError(f"attn_gate_values must be one value per token and head (T, H)=({T}, {H}), got {tuple(attn_gate_values.shape)}")
+        if dc_weights is not None:
+            if self.paired:
+                raise ValueError(f"layer {self.layer} has paired heads: DC-MHA recombines one softmax per head over the "
+                                 "layer's own tokens, leave this layer out of model.dc_layers")
+            if len(dc_weights) != 2 or any(w.shape != (T, H) for w in dc_weights):
+                raise ValueError(f"dc_weights must be (w1, w2), each (T, H)=({T}, {H}), got {[tuple(w.shape) for w in dc_weights]}")
         q, k, v = (x @ (lambdas[0] * qkvo_w[:3 * D]).type_as(x).T).view(T, 3, H, Dh).unbind(1)   # each (T, H, Dh)
         if self.qk_norm: q, k = rms_norm(q), rms_norm(k)
         q, k = rotary(q), rotary(k)
@@ -397,12 +474,16 @@ class CausalSelfAttention(nn.Module):
                                        window_tokens, rotary.attn_scale, self.backend))
         else:
             y = attention(q, k, v, cu_seqlens, max_seqlen, window_tokens, rotary.attn_scale, self.backend)
+        if dc_weights is not None:                                  # DC-MHA: heads' short-window patterns mixed per token
+            w1, w2 = dc_post_weights(*dc_weights)
+            y = y + dc_post_correction(q, k, v, w1, w2, cu_seqlens, rotary.attn_scale, dc_window)
         if xsa_alpha is not None:                                   # exclusive self-attention, strengths (H,) or (T, H)
             if self.paired:
                 raise ValueError(f"layer {self.layer} has paired heads: XSA needs a single own value per query, "
                                  "leave this layer out of model.xsa_layers")
             y = exclusive_self_attention(y, v, xsa_alpha)
         if attn_gate_w is not None: y = y * torch.sigmoid(self._gate(x, attn_gate_w))
+        if attn_gate_values is not None: y = y * attn_gate_values.type_as(y)[..., None]   # gates from outside, used as given
         return (y.reshape(T, D) @ (lambdas[1] * qkvo_w[3 * D:]).type_as(y).T)[None]
 
     def extra_repr(self):
