@@ -303,6 +303,9 @@ RECORD89_PARAM_TABLE = {
     "mudd_gate_w2":    _r89_mudd(0.1),
     "mudd_gate_b2":    _r89_mudd(0.1, wd_mul=0.0),
     "mudd_gate_scale": _r89_mudd(0.1, wd_mul=0.0),                            # #89: _mudd_gate_scale
+    # not in #89: with model.mudd_gates off, learned constants replace the gate MLPs' outputs. They are bias x scale
+    # (0.1), so 0.1 x the bias's lr_mul 0.1 moves a constant as fast as the bias moves the gate value it replaces
+    "gate_constants":  _r89_mudd(0.01, wd_mul=0.0),
 }
 PARAM_TABLES["record89"] = RECORD89_PARAM_TABLE
 
@@ -331,8 +334,7 @@ class _Slot:
             if not param.is_contiguous(): raise ValueError(f"NorMuon parameter {name!r} must be contiguous to be viewed as its bank")
             self.view_shape = shape
         else:
-            if param.ndim == 0: raise ValueError(f"parameter {name!r} is 0-dimensional: give it shape (1,)")
-            self.view_shape = tuple(param.shape)
+            self.view_shape = tuple(param.shape) or (1,)    # a 0-dimensional scalar is updated as a (1,) view
         n = self.view_shape[0]
         sharded = self.comms == "sharded"
         self.padded = -(-n // world_size) * world_size if sharded else n   # leading size after zero padding
