@@ -179,11 +179,13 @@ def format_profile(p: dict) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/09_benchmark.ipynb #09benchmark-032
-def synthetic_corpus(folder, num_tokens: int, *, mean_doc_len: float, vocab_size: int, bos_id: int, seed: int = 0) -> Path:
-    "Random tokens in BOS-led documents of exponentially distributed length, as a train and a val shard in `folder`."
+def synthetic_corpus(folder, num_tokens: int, *, mean_doc_len: float, vocab_size: int, bos_id: int, seed: int = 0,
+                     val_tokens: int = 0) -> Path:
+    """Random tokens in BOS-led documents of exponentially distributed length, as a train and a val shard in `folder`;
+    the val shard holds at least `val_tokens` tokens (one validation forward of the warm-up)."""
     rng = np.random.default_rng(seed)
     folder = Path(folder)
-    for split, n in (("train", num_tokens), ("val", max(num_tokens // 64, 65_536))):
+    for split, n in (("train", num_tokens), ("val", max(num_tokens // 64, 65_536, val_tokens))):
         tokens = rng.integers(0, vocab_size, n, dtype=np.int64)
         tokens[tokens == bos_id] = 0
         starts = np.cumsum(rng.exponential(mean_doc_len, n // max(int(mean_doc_len), 1) + 16).astype(np.int64) + 1)
@@ -309,7 +311,8 @@ def run_benchmark(cfg: Config, phases: list[int] | None = None, *, steps: int = 
     with tempfile.TemporaryDirectory(prefix="speedgpt-bench-") as tmp:
         biggest = max(p.batch_tokens for p in chosen)
         synthetic_corpus(Path(tmp) / "data", min(max(4 * biggest, 1 << 20), 1 << 24), mean_doc_len=mean_doc_len,
-                         vocab_size=cfg.model.vocab_size, bos_id=cfg.data.bos_id, seed=cfg.run.seed)
+                         vocab_size=cfg.model.vocab_size, bos_id=cfg.data.bos_id, seed=cfg.run.seed,
+                         val_tokens=cfg.data.val_batch_tokens + 1 if full_warmup else 0)
         bcfg = bench_config(cfg, tmp, device, full_warmup)
         env = init_distributed(bcfg)
         if env.distributed: raise ConfigError("the benchmark runs in one process: start it with python, not torchrun")

@@ -113,7 +113,7 @@ class DataConfig:
 class OptimConfig:
     "NorMuon for the hidden matrices, Adam for everything else (defaults: record #64)."
     optimizer: str = setting("normuon_adam", "normuon_adam | adamw (the plain baseline)")
-    param_rules: str = setting("record64", "per-parameter optimizer table: record64 | medium (track 2's reference)")
+    param_rules: str = setting("record64", "per-parameter optimizer table: record64 | medium (track 2's reference) | record89 (the record89 architecture's labels)")
     muon_lr: float = setting(0.023, "NorMuon learning rate (times the schedule's multiplier)")
     muon_beta2: float = setting(0.95, "NorMuon second-moment decay")
     muon_wd: float = setting(1.2, "NorMuon weight decay")
@@ -357,7 +357,7 @@ def _validate_model(m: ModelConfig):
            f"layers without paired heads (paired_head_layers={m.paired_head_layers}): there the second head of a pair also "
            "sees its partner's value of the same token, so there is no single own value to exclude (record #82 skips them too)")
 
-PARAM_RULES = ("record64", "medium")  # the tables in 06_optim's PARAM_TABLES
+PARAM_RULES = ("record64", "medium", "record89")  # the tables in 06_optim's PARAM_TABLES
 
 def _validate_data(d: DataConfig, m: ModelConfig):
     corpus_kinds = "'embedded', 'fineweb' or a directory holding *_train_*.bin and *_val_*.bin shards"
@@ -494,7 +494,21 @@ def _medium() -> Config:
         run=RunConfig(preset="medium", target_val_loss=2.92),
     )
 
-PRESETS = dict(tiny=_tiny, speedrun=_speedrun, medium=_medium)
+def _record89() -> Config:
+    "Record #89 (modded-nanogpt HEAD): its model, its TRAINING_STAGES schedule and its optimizer settings."
+    return Config(
+        model=ModelConfig(architecture="record89", mudd=True, mudd_gates=True, dc_layers=(10,), dc_window=112, fp8_mlp=True,
+                          xsa_layers=(1, 3, 4, 7), value_embed_layers=(1, 2, 8, 9, 10), value_embed_tables=(0, 1, 2, 3, 4),
+                          bigram_vocab_rows=50304 * 15 // 2, bigram_sign_rows=8192,
+                          bigram_dim=0,             # = model_dim, #89's 768 (and it follows a narrower --model_dim)
+                          prefix_loss=True),
+        schedule=ScheduleConfig(num_scheduled_steps=1270, num_extension_steps=15, cooldown_frac=0.60, final_lr_mult=0.15,
+                                phase_boundaries="round", max_doc_len_phases=(896, 2048, 2048)),
+        optim=OptimConfig(param_rules="record89", muon_beta2=0.9),
+        run=RunConfig(preset="record89"),
+    )
+
+PRESETS = dict(tiny=_tiny, speedrun=_speedrun, medium=_medium, record89=_record89)
 
 def preset(name: str) -> Config:
     "A fresh copy of the named preset."

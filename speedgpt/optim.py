@@ -13,10 +13,11 @@ from .config import OptimConfig, ConfigError
 
 # %% auto #0
 __all__ = ['NEWTON_SCHULZ_COEFFS', 'POLAR_EXPRESS_COEFFS', 'ORTHOGONALIZERS', 'PARAM_TABLE', 'MEDIUM_PARAM_TABLE', 'PARAM_TABLES',
-           'polar_factor', 'newton_schulz', 'polar_express', 'orthogonalize', 'normuon_normalize_reference',
-           'normuon_normalize', 'cautious_mask', 'join_bf16_low_bits', 'split_into_bf16_low_bits_', 'adam_update_',
-           'normuon_update_', 'qk_matrix_mask', 'grouped_normuon_reference', 'grouped_normuon_direction', 'ParamRule',
-           'rule_for', 'NorMuonAdam', 'AdamWBaseline', 'make_optimizer']
+           'RECORD89_PARAM_TABLE', 'polar_factor', 'newton_schulz', 'polar_express', 'orthogonalize',
+           'normuon_normalize_reference', 'normuon_normalize', 'cautious_mask', 'join_bf16_low_bits',
+           'split_into_bf16_low_bits_', 'adam_update_', 'normuon_update_', 'qk_matrix_mask',
+           'grouped_normuon_reference', 'grouped_normuon_direction', 'ParamRule', 'rule_for', 'NorMuonAdam',
+           'AdamWBaseline', 'make_optimizer']
 
 # %% ../nbs/06_optim.ipynb #06optim-004
 from .kernels import xxt, ba_plus_caa  # Triton X@X.T and b*A + c*A@A for symmetric A (05_kernels)
@@ -266,16 +267,47 @@ MEDIUM_PARAM_TABLE = {
     "embed":          _medium_adam(wd_mul=150.0),
 }
 
-PARAM_TABLES = dict(record64=PARAM_TABLE, medium=MEDIUM_PARAM_TABLE)  # optim.param_rules picks one
+PARAM_TABLES = dict(record64=PARAM_TABLE, medium=MEDIUM_PARAM_TABLE)  # optim.param_rules picks one (record89: below)
 
 def rule_for(label: str, rules: str = "record64") -> ParamRule:
     "The rule for `label` in table `rules` (value-embedding tables ve5, ve6, ... share ve0's rule)."
     if rules not in PARAM_TABLES: raise ValueError(f"optim.param_rules={rules!r} is not a table: one of {sorted(PARAM_TABLES)}")
     table = PARAM_TABLES[rules]
     if label in table: return table[label]
-    if re.fullmatch(r"ve\d+", label): return table["ve0"]
+    if re.fullmatch(r"ve\d+", label) and "ve0" in table: return table["ve0"]
     raise ValueError(f"no optimizer rule for parameter label {label!r}: use one of {sorted(table)} "
                      f"(or add an entry to speedgpt.optim.PARAM_TABLES[{rules!r}])")
+
+# %% ../nbs/06_optim.ipynb #06optim-038f
+_r89_adam = lambda comms, betas, lr_mul=1.0, wd_mul=1.0: ParamRule("adam", comms, betas, lr_mul=lr_mul, wd_mul=wd_mul)
+_r89_embed = _r89_adam("sharded", (0.75, 0.95), lr_mul=75.0, wd_mul=5.0)
+_r89_mudd = lambda lr_mul, wd_mul=1.0: _r89_adam("replicated", (0.9, 0.99), lr_mul, wd_mul)
+
+RECORD89_PARAM_TABLE = {
+    "qk_bank":         ParamRule("normuon", "sharded"),                       # (2 * head_dim, D) per head pair of Q or K
+    "vo_bank":         ParamRule("normuon", "sharded"),
+    "mlp_bank":        ParamRule("normuon", "sharded", odd_matrix_lr_mul=2.0),  # c_fc, c_proj alternate: c_proj 2x
+    "scalars":         _r89_adam("replicated", (0.9, 0.99), lr_mul=5.0, wd_mul=0.0),
+    "smear_gate":      _r89_adam("replicated", (0.9, 0.99), lr_mul=0.01, wd_mul=0.0),
+    "ve_gate_bank":    _r89_adam("replicated", (0.9, 0.99)),
+    "lm_head":         _r89_adam("sharded", (0.5, 0.95), wd_mul=150.0),
+    "bigram_embed":    _r89_embed,      # #89: sharded_sparse (only the touched rows cross the wire); the same update
+    "post_lambdas":    _r89_adam("replicated", (0.9, 0.95), lr_mul=1.0, wd_mul=0.0),
+    "resid_lambdas":   _r89_adam("replicated", (0.9, 0.95), lr_mul=5.0, wd_mul=0.0),
+    "value_embeds":    _r89_embed,
+    "embed":           _r89_adam("sharded", (0.5, 0.95), wd_mul=150.0),
+    "mudd_w1":         _r89_mudd(0.25),
+    "mudd_w2":         _r89_mudd(0.25),
+    "mudd_b2":         _r89_mudd(0.25, wd_mul=0.0),
+    "mudd_gate_w1":    _r89_mudd(0.1),
+    "mudd_gate_w2":    _r89_mudd(0.1),
+    "mudd_gate_b2":    _r89_mudd(0.1, wd_mul=0.0),
+    "mudd_gate_scale": _r89_mudd(0.1, wd_mul=0.0),                            # #89: _mudd_gate_scale
+    # not in #89: with model.mudd_gates off, learned constants replace the gate MLPs' outputs. They are bias x scale
+    # (0.1), so 0.1 x the bias's lr_mul 0.1 moves a constant as fast as the bias moves the gate value it replaces
+    "gate_constants":  _r89_mudd(0.01, wd_mul=0.0),
+}
+PARAM_TABLES["record89"] = RECORD89_PARAM_TABLE
 
 # %% ../nbs/06_optim.ipynb #06optim-040
 def _dist_info(process_group) -> tuple[int, int]:
@@ -302,8 +334,7 @@ class _Slot:
             if not param.is_contiguous(): raise ValueError(f"NorMuon parameter {name!r} must be contiguous to be viewed as its bank")
             self.view_shape = shape
         else:
-            if param.ndim == 0: raise ValueError(f"parameter {name!r} is 0-dimensional: give it shape (1,)")
-            self.view_shape = tuple(param.shape)
+            self.view_shape = tuple(param.shape) or (1,)    # a 0-dimensional scalar is updated as a (1,) view
         n = self.view_shape[0]
         sharded = self.comms == "sharded"
         self.padded = -(-n // world_size) * world_size if sharded else n   # leading size after zero padding

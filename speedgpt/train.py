@@ -16,18 +16,20 @@ from .config import Config, ConfigError, config_differences, parse_args, preset
 from .data import (ShardError, DataExhausted, check_shards, find_shards, TrainLoader, val_batches, data_capacity,
                            shortfall_cause, _shard_header)
 from .model import GPT, ForwardArgs, reference_ops, count_parameters
+from .frontier import FrontierGPT
 from .kernels import fast_ops
 from .optim import make_optimizer
 from .schedule import (StepSchedule, schedule_at, window_transitions, untie_step, validation_window_blocks,
                                yarn_steps, yarn_update_at)
 
 # %% auto #0
-__all__ = ['RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'COMPILE_PHASES', 'EXPECTED_ERRORS', 'INTERRUPTED_EXIT',
-           'DistEnv', 'grad_accum_steps', 'init_distributed', 'seed_everything', 'tokens_per_microstep',
-           'max_positions', 'check_data_lasts', 'build_model', 'refuse_earlier_run', 'RunLog', 'read_metrics',
-           'plot_run', 'evaluate', 'CheckpointError', 'save_checkpoint', 'to_cpu', 'state_bytes', 'rotary_at_step',
-           'load_checkpoint', 'check_resumable', 'weights_fingerprint', 'ranks_identical', 'cpu_size_warning',
-           'TrainingDiverged', 'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
+__all__ = ['MODEL_CLASSES', 'RECORD_64_VAL', 'RECORD_64_TRAIN_SECONDS', 'CHECKPOINT_KEYS', 'COMPILE_PHASES', 'EXPECTED_ERRORS',
+           'INTERRUPTED_EXIT', 'DistEnv', 'grad_accum_steps', 'init_distributed', 'seed_everything',
+           'tokens_per_microstep', 'max_positions', 'check_data_lasts', 'build_model', 'refresh_derived_weights',
+           'after_optimizer_step', 'refuse_earlier_run', 'RunLog', 'read_metrics', 'plot_run', 'evaluate',
+           'CheckpointError', 'save_checkpoint', 'to_cpu', 'state_bytes', 'rotary_at_step', 'load_checkpoint',
+           'check_resumable', 'weights_fingerprint', 'ranks_identical', 'cpu_size_warning', 'TrainingDiverged',
+           'TrainingInterrupted', 'stop_requests', 'Trainer', 'warmup_steps', 'evaluate_shapes',
            'count_compiled_graphs', 'compile_breakdown', 'format_compile_breakdown', 'train', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #08train-005
@@ -113,14 +115,31 @@ def check_data_lasts(cfg: Config, env: DistEnv, files, num_steps: int):
                       f"{stats.tokens_used / max(stats.tokens_consumed, 1):.0%} of the {stats.tokens_consumed:,} read). "
                       f"Cause: {cause}. Fixes: " + ", or ".join(fixes))
 
-def build_model(cfg: Config, env: DistEnv) -> GPT:
+MODEL_CLASSES = dict(record64=GPT, record89=FrontierGPT)   # model.architecture -> the class that builds it
+
+def build_model(cfg: Config, env: DistEnv) -> GPT | FrontierGPT:
     seed_everything(cfg.run.seed)
     ops = fast_ops(cfg.model, env.device)
-    model = GPT(cfg.model, max_seq_len=max_positions(cfg, env), ops=ops).to(env.device)
+    model = MODEL_CLASSES[cfg.model.architecture](cfg.model, max_seq_len=max_positions(cfg, env), ops=ops).to(env.device)
     model.to_training_dtype()
     if env.distributed:
         for p in model.parameters(): dist.broadcast(p.detach(), 0)
+        refresh_derived_weights(model)
     return model
+
+def refresh_derived_weights(model, resumed: bool = False):
+    """The weights were replaced from outside: re-make the FP8 copies of the MLP weights (record89 with fp8_mlp; nothing
+    otherwise). Fresh weights (broadcast, the warm-up's reset): quantized from their own range, as #89 after its broadcast
+    and its reset. `resumed`: with the delayed scales the checkpoint saved, so the next step is the one the saved run made."""
+    state = getattr(model, "fp8_state", None)
+    if state is None: return
+    if resumed: state.requantize(model.mlp_bank[:, 0], model.mlp_bank[:, 1])
+    else: model.refresh_fp8(bootstrap_down=True)
+
+def after_optimizer_step(model, step: int):
+    "The model's own work after each optimizer step (the record-89 model's FP8 refresh); record #64's GPT has none."
+    hook = getattr(model, "after_optimizer_step", None)
+    if hook is not None: hook(step)
 
 # %% ../nbs/08_train.ipynb #08train-011
 def refuse_earlier_run(run_dir: Path):
@@ -412,6 +431,7 @@ class Trainer:
         self.opt.step(lr_mult=s.lr_mult, muon_momentum=s.muon_momentum, do_adam=s.do_adam)
         if s.untie and self.opt.tied:
             self.opt.untie()
+        after_optimizer_step(self.raw_model, s.step)     # record89: FP8 copies of the new MLP weights
         # per-token loss for the log: the summed MTP loss over this rank's tokens
         weight = sum(s.mtp_weights) if self.cfg.model.mtp else s.mtp_weights[0]   # the prefix term (if on) rides along
         return loss_sum / (n * self.env.grad_accum * weight)
@@ -461,6 +481,7 @@ class Trainer:
             self.log.print(f"compiling: step {step} done ({i + 1}/{len(steps)}, {time.perf_counter() - t0:.0f} s)")
         evaluate_shapes(self, self.validation_schedule(self.num_steps()))   # the final validation's windows
         self.raw_model.load_state_dict(initial["model"]); self.opt.load_state_dict(initial["opt"])
+        refresh_derived_weights(self.raw_model)
         self.opt.zero_grad()
         self.raw_model.reset_rotary()
         self.window_long = schedule_at(0, self.cfg).window_long
@@ -479,6 +500,7 @@ class Trainer:
                                   f"{self.env.world_size}: each holds its own shard of the optimizer state, so resume with "
                                   f"the same number (torchrun --nproc_per_node={len(states)}, or python -m for 1)")
         self.raw_model.load_state_dict(state["model"]); self.opt.load_state_dict(states[self.env.rank])
+        refresh_derived_weights(self.raw_model, resumed=True)
         self.loader.load_state_dict(state["loader"]); torch.set_rng_state(state["rng"].cpu())
         self.step, self.train_time_s = state["step"], state["train_time_s"]
         # YaRN state is a function of the step: replay the window changes up to here
@@ -568,7 +590,8 @@ class Trainer:
     def prepare(self):
         "Banner, compile and untimed warm-up, then the checkpoint of --resume."
         cfg, env = self.cfg, self.env
-        self.log.print(f"speedgpt | preset {cfg.run.preset} | {count_parameters(self.raw_model):,} parameters | "
+        self.log.print(f"speedgpt | preset {cfg.run.preset} | architecture {cfg.model.architecture} | "
+                       f"{count_parameters(self.raw_model):,} parameters | "
                        f"{env.world_size} rank(s) x {env.grad_accum} micro-steps on {env.device} | run dir {self.log.dir}")
         warning = cpu_size_warning(count_parameters(self.raw_model), env.device, cfg.run.preset)
         if warning: self.log.print(warning)
@@ -662,7 +685,7 @@ class Trainer:
         cfg, env = self.cfg, self.env
         identical = ranks_identical(self.raw_model) if env.distributed else True
         peak = torch.cuda.max_memory_allocated() / 2**30 if env.device.type == "cuda" else None
-        rep = dict(preset=cfg.run.preset, steps=self.step, final_val_loss=val_loss,
+        rep = dict(preset=cfg.run.preset, architecture=cfg.model.architecture, steps=self.step, final_val_loss=val_loss,
                    target_val_loss=cfg.run.target_val_loss,
                    reached_target=val_loss is not None and val_loss <= cfg.run.target_val_loss,
                    train_time_s=self.train_time_s, compile_s=self.compile_s, compiled_graphs=count_compiled_graphs(),
@@ -678,7 +701,8 @@ class Trainer:
             plot_run(self.log.dir, cfg, self.log.dir / "loss.png")
             self.log.print("=" * 72)
             self.log.print(f"final val loss {val_loss:.4f} (target {cfg.run.target_val_loss}: "
-                           f"{'reached' if rep['reached_target'] else 'not reached'}) after {self.step} steps")
+                           f"{'reached' if rep['reached_target'] else 'not reached'}) after {self.step} steps "
+                           f"({cfg.model.architecture} architecture)")
             self.log.print(f"training time {self.train_time_s:,.1f} s (validation excluded, as the record counts) | "
                            + self._compile_summary(rep)
                            + (f" | peak memory {peak:.1f} GiB" if peak is not None else ""))
